@@ -1,0 +1,366 @@
+"""The paper's synthetic dataset and the HDF5 dataset layout shared by all data sources.
+
+The layout (keys, shapes, attributes) is described in ``docs/design.md``. Every data
+source (synthetic, DeepSEA, FASTA) writes it with :func:`write_dataset`, and every
+consumer reads it with :func:`load_dataset`, which validates it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from keras_motifs import __version__
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import atomic_file
+from keras_motifs.jaspar import DEFAULT_RELEASE, PAPER_TFS, get_motif, ground_truth_ids
+
+SPLITS = ("train", "valid", "test")
+GROUND_TRUTH_FIELDS = ("sequence", "matrix", "strand", "start", "class_index")
+
+#: Probabilities of planting 1, 2, 3, 4 or 5 motifs in a sequence (the paper's).
+MOTIF_COUNT_PROBABILITIES = (0.50, 0.25, 0.17, 0.05, 0.03)
+#: Minimum number of background positions between motifs and at the sequence ends.
+MOTIF_BUFFER = 1
+DEFAULT_SPLIT = (0.7, 0.1, 0.2)
+
+
+@dataclass
+class Dataset:
+    """One-hot sequences, multi-hot labels and metadata of a train/valid/test split.
+
+    Parameters
+    ----------
+    x : dict of str to numpy.ndarray
+        Per split, one-hot sequences, shape=(n, length, 4), columns A, C, G, T.
+    y : dict of str to numpy.ndarray
+        Per split, multi-hot labels, shape=(n, num_classes), uint8.
+    class_names : list of str
+        Label names in column order.
+    class_motif_ids : dict of str to list of str
+        Per class, the JASPAR base IDs that count as its motif when scoring filters.
+    source : str
+        ``"synthetic"``, ``"deepsea"`` or ``"fasta"``.
+    parameters : dict
+        How the data was made (generator or conversion options).
+    ground_truth : dict of str to dict, optional
+        Per split, the planted motifs: arrays ``sequence``, ``matrix``, ``strand``,
+        ``start``, ``class_index``, one entry per planted motif. Synthetic data only.
+    jaspar_release : str
+        JASPAR release the class motifs refer to. Default is "JASPAR2016".
+    """
+
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    class_names: list[str]
+    class_motif_ids: dict[str, list[str]]
+    source: str
+    parameters: dict
+    ground_truth: dict[str, dict[str, np.ndarray]] | None = None
+    jaspar_release: str = DEFAULT_RELEASE
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def input_length(self) -> int:
+        """Sequence length L."""
+        return self.x["train"].shape[1]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of label columns K."""
+        return len(self.class_names)
+
+
+def _place_motifs(widths: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw start positions for motifs of ``widths`` with buffers between them and the ends.
+
+    The free positions left after the motifs and the mandatory buffers are shared
+    among the n + 1 gaps uniformly at random (stars and bars), and the motifs are
+    laid out in a random order.
+    """
+    order = rng.permutation(len(widths))
+    free = length - widths.sum() - MOTIF_BUFFER * (len(widths) + 1)
+    cuts = np.sort(rng.choice(free + len(widths), size=len(widths), replace=False))
+    gaps = np.diff(np.concatenate([[-1], cuts])) - 1 + MOTIF_BUFFER
+    starts = np.empty(len(widths), dtype=np.int64)
+    position = 0
+    for gap, index in zip(gaps, order):
+        position += gap
+        starts[index] = position
+        position += widths[index]
+    return starts
+
+
+def _sample_one_hot(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sample each position independently from its column's distribution, as one-hot."""
+    cumulative = np.cumsum(probabilities, axis=-1)
+    draws = rng.random(probabilities.shape[:-1] + (1,))
+    letters = np.minimum((draws > cumulative).sum(axis=-1), 3)
+    return np.eye(4, dtype=np.float32)[letters]
+
+
+def simulate(
+    num_seqs: int = 25000,
+    length: int = 200,
+    tfs: list[str] | None = None,
+    seed: int = 0,
+    jaspar_release: str = DEFAULT_RELEASE,
+    split: tuple[float, float, float] = DEFAULT_SPLIT,
+) -> Dataset:
+    """Generate the paper's synthetic dataset.
+
+    Each sequence receives 1 to 5 motifs (probabilities 0.50, 0.25, 0.17, 0.05,
+    0.03), drawn uniformly with replacement from the TFs' matrices and their
+    reverse complements, placed at least one position apart and away from the ends,
+    in a uniform background; every position is sampled independently from its
+    column's distribution. Labels mark which TFs a sequence holds.
+
+    Parameters
+    ----------
+    num_seqs : int
+        Number of sequences. Default is 25000.
+    length : int
+        Sequence length. Default is 200.
+    tfs : list of str, optional
+        JASPAR matrix IDs or TF names, one per class. Default is the paper's 12
+        (:data:`keras_motifs.jaspar.PAPER_TFS`).
+    seed : int
+        Seed of the random generator: the same seed gives identical arrays.
+        Default is 0.
+    jaspar_release : str
+        JASPAR release the matrices come from. Default is "JASPAR2016".
+    split : tuple of float
+        Fractions of train, valid and test after a random permutation.
+        Default is (0.7, 0.1, 0.2).
+
+    Returns
+    -------
+    Dataset
+    """
+    tfs = list(PAPER_TFS.values()) if tfs is None else list(tfs)
+    if not tfs:
+        raise KerasMotifsError("tfs: give at least one JASPAR matrix ID or TF name")
+    motifs = [get_motif(key, jaspar_release) for key in tfs]
+    if len({m.id for m in motifs}) != len(motifs):
+        raise KerasMotifsError(f"tfs: the same matrix is listed twice in {tfs}")
+    _check_split(split)
+    max_count = len(MOTIF_COUNT_PROBABILITIES)
+    longest = max(m.width for m in motifs)
+    if length < max_count * longest + MOTIF_BUFFER * (max_count + 1):
+        raise KerasMotifsError(
+            f"length {length} cannot hold {max_count} motifs of width {longest} with buffers; "
+            f"use at least {max_count * longest + MOTIF_BUFFER * (max_count + 1)}"
+        )
+    if num_seqs < 10:
+        raise KerasMotifsError(f"num_seqs must be at least 10 to fill three splits, got {num_seqs}")
+
+    rng = np.random.default_rng(seed)
+    # 2 * K matrices: each TF forward, then reverse complement; matrix i has class i % K.
+    matrices = [m.ppm for m in motifs] + [m.ppm[::-1, ::-1] for m in motifs]
+    num_classes = len(motifs)
+
+    counts = rng.choice(np.arange(1, max_count + 1), size=num_seqs, p=MOTIF_COUNT_PROBABILITIES)
+    probabilities = np.full((num_seqs, length, 4), 0.25, dtype=np.float64)
+    labels = np.zeros((num_seqs, num_classes), dtype=np.uint8)
+    planted = {name: [] for name in GROUND_TRUTH_FIELDS}
+    for row, count in enumerate(counts):
+        chosen = rng.integers(0, len(matrices), size=count)
+        widths = np.array([matrices[i].shape[0] for i in chosen])
+        starts = _place_motifs(widths, length, rng)
+        for matrix_index, start, width in zip(chosen, starts, widths):
+            class_index = matrix_index % num_classes
+            probabilities[row, start : start + width] = matrices[matrix_index]
+            labels[row, class_index] = 1
+            planted["sequence"].append(row)
+            planted["matrix"].append(motifs[class_index].id)
+            planted["strand"].append(1 if matrix_index < num_classes else -1)
+            planted["start"].append(start)
+            planted["class_index"].append(class_index)
+    x_all = _sample_one_hot(probabilities, rng)
+
+    permutation = rng.permutation(num_seqs)
+    bounds = _split_bounds(num_seqs, split)
+    planted_arrays = {
+        "sequence": np.array(planted["sequence"], dtype=np.int64),
+        "matrix": np.array(planted["matrix"], dtype=object),
+        "strand": np.array(planted["strand"], dtype=np.int8),
+        "start": np.array(planted["start"], dtype=np.int64),
+        "class_index": np.array(planted["class_index"], dtype=np.int64),
+    }
+    x, y, ground_truth = {}, {}, {}
+    for name, (lo, hi) in zip(SPLITS, bounds):
+        rows = permutation[lo:hi]
+        x[name] = x_all[rows]
+        y[name] = labels[rows]
+        # Map original rows to their position in this split, keeping split order.
+        new_position = np.full(num_seqs, -1, dtype=np.int64)
+        new_position[rows] = np.arange(len(rows))
+        keep = new_position[planted_arrays["sequence"]] >= 0
+        entries = {key: value[keep] for key, value in planted_arrays.items()}
+        entries["sequence"] = new_position[entries["sequence"]]
+        order = np.lexsort((entries["start"], entries["sequence"]))
+        ground_truth[name] = {key: value[order] for key, value in entries.items()}
+
+    class_names = [m.name for m in motifs]
+    return Dataset(
+        x=x,
+        y=y,
+        class_names=class_names,
+        class_motif_ids={m.name: ground_truth_ids(m) for m in motifs},
+        source="synthetic",
+        parameters={
+            "num_seqs": num_seqs,
+            "length": length,
+            "tfs": [m.id for m in motifs],
+            "seed": seed,
+            "split": list(split),
+            "motif_count_probabilities": list(MOTIF_COUNT_PROBABILITIES),
+            "motif_buffer": MOTIF_BUFFER,
+            "background": [0.25, 0.25, 0.25, 0.25],
+        },
+        ground_truth=ground_truth,
+        jaspar_release=jaspar_release,
+    )
+
+
+def _check_split(split) -> None:
+    """Validate train/valid/test fractions."""
+    if len(split) != 3 or any(f <= 0 for f in split) or abs(sum(split) - 1) > 1e-6:
+        raise KerasMotifsError(f"split must be three positive fractions summing to 1, got {list(split)}")
+
+
+def _split_bounds(n: int, split) -> list[tuple[int, int]]:
+    """Row ranges of train, valid and test for ``n`` rows."""
+    n_train = int(round(split[0] * n))
+    n_valid = int(round(split[1] * n))
+    return [(0, n_train), (n_train, n_train + n_valid), (n_train + n_valid, n)]
+
+
+def write_dataset(path: str | os.PathLike, dataset: Dataset, compression: str | None = "gzip") -> None:
+    """Write a dataset to one HDF5 file, atomically (see ``docs/design.md``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Output ``.h5`` file.
+    dataset : Dataset
+        What to write.
+    compression : str or None
+        HDF5 compression of the arrays. Default is "gzip".
+    """
+    _validate(dataset, where=str(path))
+    string = h5py.string_dtype()
+    with atomic_file(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            for split in SPLITS:
+                x = dataset.x[split]
+                chunks = (min(len(x), 256),) + x.shape[1:] if len(x) else None
+                h5.create_dataset(f"x_{split}", data=x, chunks=chunks, compression=compression)
+                h5.create_dataset(f"y_{split}", data=dataset.y[split].astype(np.uint8), compression=compression)
+            h5.create_dataset("class_names", data=np.array(dataset.class_names, dtype=object), dtype=string)
+            if dataset.ground_truth is not None:
+                for split, entries in dataset.ground_truth.items():
+                    for key, value in entries.items():
+                        dtype = string if key == "matrix" else value.dtype
+                        h5.create_dataset(f"ground_truth/{split}/{key}", data=value, dtype=dtype)
+            h5.attrs["source"] = dataset.source
+            h5.attrs["keras_motifs_version"] = __version__
+            h5.attrs["parameters"] = json.dumps(dataset.parameters)
+            h5.attrs["class_motif_ids"] = json.dumps(dataset.class_motif_ids)
+            h5.attrs["jaspar_release"] = dataset.jaspar_release
+
+
+def _validate(dataset: Dataset, where: str) -> None:
+    """Check that the arrays of a dataset agree with each other."""
+    lengths = set()
+    for split in SPLITS:
+        if split not in dataset.x or split not in dataset.y:
+            raise KerasMotifsError(f"{where}: split {split!r} is missing")
+        x, y = dataset.x[split], dataset.y[split]
+        if x.ndim != 3 or x.shape[2] != 4:
+            raise KerasMotifsError(f"{where}: x_{split} has shape {x.shape}, expected (N, length, 4)")
+        if y.ndim != 2 or y.shape[0] != x.shape[0]:
+            raise KerasMotifsError(
+                f"{where}: y_{split} has shape {y.shape} but x_{split} holds {x.shape[0]} sequences"
+            )
+        if y.shape[1] != len(dataset.class_names):
+            raise KerasMotifsError(
+                f"{where}: y_{split} has {y.shape[1]} label columns but there are "
+                f"{len(dataset.class_names)} class names"
+            )
+        lengths.add(x.shape[1])
+    if len(lengths) != 1:
+        raise KerasMotifsError(f"{where}: splits have different sequence lengths {sorted(lengths)}")
+
+
+def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> Dataset:
+    """Read and validate a dataset file written by :func:`write_dataset`.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.h5`` file.
+    splits : tuple of str
+        Which splits to load into memory; the others are read as empty arrays of
+        the right shape. Default is all three.
+
+    Returns
+    -------
+    Dataset
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise KerasMotifsError(f"{path}: dataset file not found")
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError:
+        raise KerasMotifsError(f"{path}: not an HDF5 file") from None
+    with h5:
+        required = [f"{kind}_{split}" for split in SPLITS for kind in ("x", "y")] + ["class_names"]
+        missing = [key for key in required if key not in h5]
+        if missing:
+            raise KerasMotifsError(f"{path}: not a keras-motifs dataset, missing keys {', '.join(missing)}")
+        x, y = {}, {}
+        for split in SPLITS:
+            if split in splits:
+                x[split] = h5[f"x_{split}"][...].astype(np.float32, copy=False)
+                y[split] = h5[f"y_{split}"][...].astype(np.uint8, copy=False)
+            else:
+                x[split] = np.zeros((0,) + h5[f"x_{split}"].shape[1:], dtype=np.float32)
+                y[split] = np.zeros((0,) + h5[f"y_{split}"].shape[1:], dtype=np.uint8)
+            for kind in ("x", "y"):
+                if h5[f"{kind}_{split}"].shape[0] != h5[f"x_{split}"].shape[0]:
+                    raise KerasMotifsError(
+                        f"{path}: {kind}_{split} and x_{split} hold different numbers of sequences"
+                    )
+        class_names = [name.decode() if isinstance(name, bytes) else str(name) for name in h5["class_names"][...]]
+        ground_truth = None
+        if "ground_truth" in h5:
+            ground_truth = {}
+            for split in h5["ground_truth"]:
+                group = h5["ground_truth"][split]
+                entries = {key: group[key][...] for key in GROUND_TRUTH_FIELDS if key in group}
+                if "matrix" in entries:
+                    entries["matrix"] = np.array([m.decode() for m in entries["matrix"]], dtype=object)
+                ground_truth[split] = entries
+        attrs = dict(h5.attrs)
+    class_motif_ids = json.loads(attrs.get("class_motif_ids", "{}"))
+    dataset = Dataset(
+        x=x,
+        y=y,
+        class_names=class_names,
+        class_motif_ids=class_motif_ids,
+        source=str(attrs.get("source", "unknown")),
+        parameters=json.loads(attrs.get("parameters", "{}")),
+        ground_truth=ground_truth,
+        jaspar_release=str(attrs.get("jaspar_release", DEFAULT_RELEASE)),
+        path=path,
+    )
+    _validate(dataset, where=str(path))
+    return dataset
+

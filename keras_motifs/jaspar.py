@@ -1,0 +1,147 @@
+"""JASPAR CORE vertebrate matrices, offline, from the pyjaspar package.
+
+pyjaspar ships every JASPAR release from 2014 on as SQLite, so nothing is
+downloaded. Matrices are returned as :class:`keras_motifs.motifs.Motif` with the
+PPM convention of keras-motifs: ``(width, 4)``, columns A, C, G, T,
+probabilities = counts / column sums (no pseudocount), as in the paper.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.motifs import Motif
+
+DEFAULT_RELEASE = "JASPAR2016"
+
+#: The paper's 12 TFs and the JASPAR 2016 matrix planted for each.
+PAPER_TFS: dict[str, str] = {
+    "Arid3a": "MA0151.1",
+    "CEBPB": "MA0466.2",
+    "FOSL1": "MA0477.1",
+    "Gabpa": "MA0062.2",
+    "MAFK": "MA0496.1",
+    "MAX": "MA0058.3",
+    "MEF2A": "MA0052.3",
+    "NFYB": "MA0502.1",
+    "SP1": "MA0079.3",
+    "SRF": "MA0083.3",
+    "STAT1": "MA0137.3",
+    "YY1": "MA0095.2",
+}
+
+#: JASPAR base IDs (any version) that count as a match to each of the paper's TFs.
+PAPER_GROUND_TRUTH_IDS: dict[str, list[str]] = {
+    "Arid3a": ["MA0151", "MA0601"],
+    "CEBPB": ["MA0466"],
+    "FOSL1": ["MA0477"],
+    "Gabpa": ["MA0062"],
+    "MAFK": ["MA0496"],
+    "MAX": ["MA0058"],
+    "MEF2A": ["MA0052"],
+    "NFYB": ["MA0502", "MA0060"],
+    "SP1": ["MA0079"],
+    "SRF": ["MA0083"],
+    "STAT1": ["MA0137"],
+    "YY1": ["MA0095"],
+}
+
+
+def base_id(matrix_id: str) -> str:
+    """Return a JASPAR matrix ID without its version: ``"MA0466.2"`` -> ``"MA0466"``."""
+    return matrix_id.split(".", 1)[0]
+
+
+def releases() -> list[str]:
+    """Return the JASPAR releases that pyjaspar ships, newest first."""
+    from pyjaspar import jaspardb
+
+    return list(jaspardb().get_releases())
+
+
+@functools.lru_cache(maxsize=None)
+def _load(release: str) -> tuple[Motif, ...]:
+    """Read CORE vertebrates of one release from pyjaspar's SQLite file."""
+    from pyjaspar import jaspardb
+
+    known = releases()
+    if release not in known:
+        raise KerasMotifsError(f"unknown JASPAR release {release!r}; choose one of {', '.join(known)}")
+    db = jaspardb(release=release)
+    records = db.fetch_motifs(collection="CORE", tax_group=["vertebrates"])
+    motifs = []
+    for record in records:
+        counts = np.array([record.counts[base] for base in "ACGT"], dtype=np.float64).T
+        column_sums = counts.sum(axis=1, keepdims=True)
+        motifs.append(
+            Motif(
+                id=record.matrix_id,
+                name=record.name,
+                ppm=counts / column_sums,
+                nsites=int(round(column_sums.max())),
+            )
+        )
+    return tuple(sorted(motifs, key=lambda m: m.id))
+
+
+def load_jaspar(release: str = DEFAULT_RELEASE) -> list[Motif]:
+    """Return JASPAR CORE vertebrate matrices of a release, sorted by matrix ID.
+
+    Parameters
+    ----------
+    release : str
+        A release pyjaspar ships, e.g. ``"JASPAR2016"`` (519 matrices), the paper's.
+        Default is "JASPAR2016".
+
+    Returns
+    -------
+    list of Motif
+        ``Motif.id`` is the matrix ID with version (``"MA0466.2"``), ``Motif.name``
+        the TF name (``"CEBPB"``), ``Motif.nsites`` the number of sites counted.
+    """
+    return list(_load(release))
+
+
+def get_motif(key: str, release: str = DEFAULT_RELEASE) -> Motif:
+    """Look up one matrix by matrix ID (with or without version) or by TF name.
+
+    Parameters
+    ----------
+    key : str
+        ``"MA0466.2"``, ``"MA0466"`` (the latest version in the release) or a TF
+        name such as ``"CEBPB"`` (case-insensitive; the latest version when the
+        name has several matrices).
+    release : str
+        JASPAR release. Default is "JASPAR2016".
+
+    Returns
+    -------
+    Motif
+    """
+    motifs = _load(release)
+    by_id = [m for m in motifs if m.id == key]
+    if not by_id:
+        by_id = [m for m in motifs if base_id(m.id) == key]
+    if not by_id:
+        by_id = [m for m in motifs if m.name.lower() == key.lower()]
+        if len({base_id(m.id) for m in by_id}) > 1:
+            ids = ", ".join(m.id for m in by_id)
+            raise KerasMotifsError(f"TF name {key!r} is ambiguous in {release}: matrices {ids}; give a matrix ID")
+    if not by_id:
+        raise KerasMotifsError(f"{key!r} is neither a matrix ID nor a TF name in {release} CORE vertebrates")
+    return max(by_id, key=lambda m: int(m.id.split(".")[1]) if "." in m.id else 0)
+
+
+def ground_truth_ids(motif: Motif) -> list[str]:
+    """Return the base IDs that count as a match to ``motif``'s TF.
+
+    The paper's ID sets (:data:`PAPER_GROUND_TRUTH_IDS`) for its 12 TFs, else the
+    matrix's own base ID.
+    """
+    for ids in PAPER_GROUND_TRUTH_IDS.values():
+        if base_id(motif.id) in ids:
+            return list(ids)
+    return [base_id(motif.id)]
