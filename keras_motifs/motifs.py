@@ -7,11 +7,16 @@ summing to 1. This is the layout of a channels-last one-hot sequence.
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import atomic_file
 
 ALPHABET = "ACGT"
 ROW_SUM_TOLERANCE = 1e-3
@@ -42,7 +47,10 @@ def as_ppm(matrix, what: str = "PPM") -> np.ndarray:
         raise KerasMotifsError(
             f"{what}: row {bad[0] + 1} sums to {sums[bad[0]]:.4f}, not 1 (rows must be probabilities)"
         )
-    return ppm / sums[:, None]
+    # Rows already summing to 1 up to rounding are kept as they are, so that
+    # as_ppm(as_ppm(x)) == as_ppm(x) bit for bit (the MEME round trip relies on it).
+    exact = np.abs(sums - 1.0) <= 4 * np.finfo(np.float64).eps
+    return np.where(exact[:, None], ppm, ppm / sums[:, None])
 
 
 @dataclass(frozen=True)
@@ -82,3 +90,324 @@ class Motif:
         )
 
     __hash__ = None
+
+
+def _ppm_of(motif_or_ppm, what: str) -> np.ndarray:
+    """Return the validated PPM of a Motif or of an array-like."""
+    if isinstance(motif_or_ppm, Motif):
+        return motif_or_ppm.ppm
+    return as_ppm(motif_or_ppm, what=what)
+
+
+def information_content(ppm) -> np.ndarray:
+    """Information content of each column of a PPM, in bits.
+
+    ``I = 2 + sum_n p(n) log2 p(n)``, with ``0 log 0 = 0``: 2 bits for a column
+    certain of one letter, 0 for a uniform column.
+
+    Parameters
+    ----------
+    ppm : Motif or array-like, shape=(width, 4)
+        Probabilities of A, C, G, T per position.
+
+    Returns
+    -------
+    numpy.ndarray, shape=(width,), dtype float64
+    """
+    p = _ppm_of(ppm, "information_content: ppm")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
+    return 2.0 + plogp.sum(axis=1)
+
+
+def trim(motif: Motif, min_ic: float = 0.5, pad: int = 0) -> Motif | None:
+    """Cut the low-information flanks of a motif.
+
+    Keeps the columns from the first to the last column whose information content
+    is at least ``min_ic`` (low columns inside that span stay), widened by ``pad``
+    columns on each side where the motif has them. This is the released code's
+    trimming before Tomtom (``min_ic=0.5, pad=3``).
+
+    Parameters
+    ----------
+    motif : Motif
+        The motif to trim.
+    min_ic : float
+        Information threshold in bits, between 0 and 2. Default is 0.5.
+    pad : int
+        Columns kept beyond the informative span on each side. Default is 0.
+
+    Returns
+    -------
+    Motif or None
+        The trimmed motif (same id, name and nsites), or None when no column
+        reaches ``min_ic``: an uninformative filter is an outcome, not an error.
+    """
+    if not isinstance(motif, Motif):
+        raise KerasMotifsError(f"trim: motif must be a Motif, got {type(motif).__name__}")
+    if not 0.0 <= min_ic <= 2.0:
+        raise KerasMotifsError(f"trim: min_ic must be between 0 and 2 bits, got {min_ic}")
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
+        raise KerasMotifsError(f"trim: pad must be a non-negative integer, got {pad!r}")
+    informative = np.flatnonzero(information_content(motif.ppm) >= min_ic)
+    if informative.size == 0:
+        return None
+    start = max(int(informative[0]) - pad, 0)
+    stop = min(int(informative[-1]) + 1 + pad, motif.width)
+    return Motif(id=motif.id, ppm=motif.ppm[start:stop], name=motif.name, nsites=motif.nsites)
+
+
+def reverse_complement(motif: Motif) -> Motif:
+    """Return the motif of the opposite strand: positions reversed, A<->T and C<->G.
+
+    Parameters
+    ----------
+    motif : Motif
+        A motif with columns A, C, G, T.
+
+    Returns
+    -------
+    Motif
+        Same id, name and nsites; ``ppm[::-1, ::-1]``.
+    """
+    if not isinstance(motif, Motif):
+        raise KerasMotifsError(f"reverse_complement: motif must be a Motif, got {type(motif).__name__}")
+    return Motif(id=motif.id, ppm=motif.ppm[::-1, ::-1], name=motif.name, nsites=motif.nsites)
+
+
+def consensus(ppm) -> str:
+    """The most probable letter of each column (no IUPAC codes).
+
+    Ties go to the first letter in the order A, C, G, T, so a uniform column reads
+    ``A``. This is how MEME's Tomtom writes its Query_consensus and
+    Target_consensus columns.
+
+    Parameters
+    ----------
+    ppm : Motif or array-like, shape=(width, 4)
+        Probabilities of A, C, G, T per position.
+
+    Returns
+    -------
+    str
+        ``width`` letters from ``ACGT``.
+    """
+    p = _ppm_of(ppm, "consensus: ppm")
+    return "".join(ALPHABET[i] for i in np.argmax(p, axis=1))
+
+
+# ---------------------------------------------------------------------------
+# MEME minimal motif format
+# ---------------------------------------------------------------------------
+
+UNIFORM_BACKGROUND = (0.25, 0.25, 0.25, 0.25)
+
+
+def _check_background(background, what: str) -> np.ndarray:
+    """Validate background letter frequencies (4 probabilities summing to 1)."""
+    bg = np.asarray(UNIFORM_BACKGROUND if background is None else background, dtype=np.float64)
+    if bg.shape != (4,) or not np.all(np.isfinite(bg)) or np.any(bg <= 0):
+        raise KerasMotifsError(f"{what}: background must be 4 positive frequencies for A,C,G,T, got {background!r}")
+    if abs(bg.sum() - 1.0) > ROW_SUM_TOLERANCE:
+        raise KerasMotifsError(f"{what}: background frequencies sum to {bg.sum():.4f}, not 1")
+    return bg
+
+
+def write_meme(motifs: Sequence[Motif], path: str | os.PathLike, background=None) -> None:
+    """Write motifs to a file in MEME minimal motif format, atomically.
+
+    Probabilities are written with Python's shortest round-trip representation
+    (``repr`` of the float), so :func:`read_meme` gives back equal ``Motif`` objects
+    (id, name, nsites and every bit of the PPM). MEME suite tools read the file too.
+
+    Parameters
+    ----------
+    motifs : sequence of Motif
+        Motifs to write, in order. IDs must be unique and contain no whitespace;
+        names must not start or end with whitespace or hold line breaks.
+    path : str or PathLike
+        Output file. Written whole or not at all.
+    background : array-like, shape=(4,), optional
+        Background letter frequencies of A, C, G, T for the header. Default is None
+        (uniform, 0.25 each).
+    """
+    path = Path(path)
+    motifs = list(motifs)
+    bg = _check_background(background, f"{path}")
+    seen = set()
+    for i, motif in enumerate(motifs):
+        if not isinstance(motif, Motif):
+            raise KerasMotifsError(f"{path}: motifs[{i}] is a {type(motif).__name__}, not a Motif")
+        if not motif.id or motif.id.split() != [motif.id]:
+            raise KerasMotifsError(f"{path}: motif id {motif.id!r} must be non-empty without whitespace")
+        if motif.name != motif.name.strip() or "\n" in motif.name or "\r" in motif.name:
+            raise KerasMotifsError(
+                f"{path}: motif {motif.id} name {motif.name!r} must not start or end with whitespace or hold line breaks"
+            )
+        if motif.id in seen:
+            raise KerasMotifsError(f"{path}: motif id {motif.id} appears twice (MEME IDs must be unique)")
+        seen.add(motif.id)
+    lines = [
+        "MEME version 4",
+        "",
+        "ALPHABET= ACGT",
+        "",
+        "strands: + -",
+        "",
+        "Background letter frequencies",
+        " ".join(f"{letter} {float(f)!r}" for letter, f in zip(ALPHABET, bg)),
+        "",
+    ]
+    for motif in motifs:
+        lines.append(f"MOTIF {motif.id} {motif.name}".rstrip())
+        lines.append(f"letter-probability matrix: alength= 4 w= {motif.width} nsites= {motif.nsites} E= 0")
+        lines.extend(" ".join(repr(float(v)) for v in row) for row in motif.ppm)
+        lines.append("")
+    with atomic_file(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def _parse_keyvalues(text: str) -> dict[str, str]:
+    """Parse ``alength= 4 w= 10 nsites= 20 E= 0`` (spaces after '=' optional)."""
+    tokens = text.replace("=", "= ").split()
+    values = {}
+    for key, value in zip(tokens, tokens[1:]):
+        if key.endswith("=") and not value.endswith("="):
+            values[key[:-1]] = value
+    return values
+
+
+def _parse_int(value: str, key: str, where: str) -> int:
+    """Parse an integer field of a matrix header (``w=``, ``alength=``, ``nsites=``)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise KerasMotifsError(f"{where}: {key}= {value!r} is not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise KerasMotifsError(f"{where}: {key}= {value!r} must be a non-negative number")
+    return int(round(number))
+
+
+def _numeric_row(line: str) -> list[float] | None:
+    """The numbers on a line, or None if it holds anything else."""
+    try:
+        return [float(tok) for tok in line.split()]
+    except ValueError:
+        return None
+
+
+def read_meme(path: str | os.PathLike) -> list[Motif]:
+    """Read motifs from a MEME minimal format file (also MEME's and JASPAR's MEME files).
+
+    Our own parser rather than Biopython's, which turns probabilities into counts
+    (losing exactness) and does not say where a file is malformed.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A MEME file: a ``MEME version`` line, optional ``ALPHABET=``, ``strands:`` and
+        ``Background letter frequencies`` sections, then per motif ``MOTIF id [name]``
+        and ``letter-probability matrix: alength= 4 w= W nsites= N E= x`` followed by
+        W rows of 4 probabilities (A, C, G, T). Other lines between motifs (``URL``,
+        MEME's log-odds matrices and text) are skipped.
+
+    Returns
+    -------
+    list of Motif
+        In file order; ``nsites`` defaults to 20 when the matrix line has none.
+
+    Raises
+    ------
+    KerasMotifsError
+        Naming the file and line: missing ``MEME version`` header, an alphabet other
+        than ACGT, ``alength`` other than 4, fewer or more rows than ``w=``, a row
+        that is not 4 numbers, a row not summing to 1, a MOTIF without a matrix.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        raise KerasMotifsError(f"{path}: MEME file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise KerasMotifsError(f"{path}: cannot read MEME file ({err})") from None
+
+    motifs: list[Motif] = []
+    have_header = False
+    pending: tuple[int, str, str] | None = None  # (line number, id, name) of a MOTIF line
+    i = 0
+    while i < len(lines):
+        lineno, line = i + 1, lines[i].strip()
+        where = f"{path}: line {lineno}"
+        i += 1
+        if line.startswith("MEME version"):
+            have_header = True
+            continue
+        if line.startswith(("ALPHABET", "MOTIF", "letter-probability matrix")) and not have_header:
+            raise KerasMotifsError(f"{where}: no 'MEME version' line before this one (not a MEME motif file?)")
+        if line.startswith("ALPHABET"):
+            alphabet = line.split("=", 1)[1].strip() if "=" in line else line
+            if alphabet != ALPHABET:
+                raise KerasMotifsError(f"{where}: alphabet {alphabet!r} is not supported, only ALPHABET= ACGT (DNA)")
+        elif line.startswith("MOTIF"):
+            if pending is not None:
+                raise KerasMotifsError(f"{path}: line {pending[0]}: MOTIF {pending[1]} has no letter-probability matrix")
+            fields = line.split(None, 2)
+            if len(fields) < 2:
+                raise KerasMotifsError(f"{where}: MOTIF line without a motif id")
+            pending = (lineno, fields[1], fields[2].strip() if len(fields) > 2 else "")
+        elif line.startswith("letter-probability matrix"):
+            if pending is None:
+                raise KerasMotifsError(f"{where}: letter-probability matrix without a MOTIF line before it")
+            values = _parse_keyvalues(line.split(":", 1)[1] if ":" in line else "")
+            alength = _parse_int(values.get("alength", "4"), "alength", where)
+            if alength != 4:
+                raise KerasMotifsError(f"{where}: alength= {alength}, but only 4 letters (A,C,G,T) are supported")
+            width = _parse_int(values["w"], "w", where) if "w" in values else None
+            nsites = _parse_int(values.get("nsites", "20"), "nsites", where)
+            rows = []
+            while i < len(lines) and (width is None or len(rows) < width):
+                row_line = lines[i].strip()
+                row_where = f"{path}: line {i + 1}"
+                if not row_line:
+                    if width is None and rows:
+                        break
+                    i += 1
+                    continue
+                row = _numeric_row(row_line)
+                if row is None:
+                    if width is None and rows:
+                        break
+                    raise KerasMotifsError(
+                        f"{row_where}: expected 4 probabilities (row {len(rows) + 1} of motif {pending[1]}), "
+                        f"got {row_line[:60]!r}"
+                        + (f"; the matrix line says w= {width}" if width is not None else "")
+                    )
+                if len(row) != 4:
+                    raise KerasMotifsError(f"{row_where}: expected 4 probabilities (A C G T), got {len(row)} values")
+                if not all(math.isfinite(v) and v >= 0 for v in row):
+                    raise KerasMotifsError(f"{row_where}: probabilities must be finite and non-negative")
+                total = sum(row)
+                if abs(total - 1.0) > ROW_SUM_TOLERANCE:
+                    raise KerasMotifsError(f"{row_where}: row sums to {total:.4f}, not 1 (rows must be probabilities)")
+                rows.append(row)
+                i += 1
+            if not rows or (width is not None and len(rows) < width):
+                raise KerasMotifsError(
+                    f"{where}: motif {pending[1]} has w= {width} but only {len(rows)} rows follow"
+                    if width is not None
+                    else f"{where}: motif {pending[1]} has no matrix rows"
+                )
+            # A further row of 4 numbers right after the last one means w= is too small.
+            j = i
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            extra = _numeric_row(lines[j]) if j < len(lines) else None
+            if width is not None and extra:
+                raise KerasMotifsError(f"{path}: line {j + 1}: motif {pending[1]} has more rows than w= {width}")
+            motifs.append(Motif(id=pending[1], ppm=np.array(rows, dtype=np.float64), name=pending[2], nsites=nsites))
+            pending = None
+    if not have_header:
+        raise KerasMotifsError(f"{path}: line 1: no 'MEME version' line (not a MEME motif file?)")
+    if pending is not None:
+        raise KerasMotifsError(f"{path}: line {pending[0]}: MOTIF {pending[1]} has no letter-probability matrix")
+    return motifs
