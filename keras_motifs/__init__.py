@@ -7,3 +7,5 @@ whole motifs. Modules mirror the pipeline: ``data`` -> ``models`` -> ``filters``
 """
 
 __version__ = "0.1.0"
+
+from keras_motifs import layers  # noqa: E402,F401  (registers ConvBlock with Keras)
