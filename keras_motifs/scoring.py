@@ -1,0 +1,173 @@
+"""Scoring filters against JASPAR: match-any and ground-truth fractions, TF coverage.
+
+A filter matches a JASPAR motif when Tomtom reports it with E-value at most the
+threshold (0.1 in the paper; the same test as Tomtom's ``-evalue -thresh``). It
+matches a TF when one of the hits is a matrix whose base ID (``MA0466`` for
+``MA0466.2``, any version) is in that TF's ID set. Fractions are over all the
+layer's filters, including those absent from the Tomtom table (no hit, or never
+activated), so they are comparable between layers and runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import read_json
+from keras_motifs.jaspar import base_id
+from keras_motifs.motifs import Motif
+from keras_motifs.tomtom import TOMTOM_COLUMNS
+
+
+def _check_ground_truth(ground_truth, what: str) -> dict[str, set[str]]:
+    """Validate a TF -> JASPAR IDs mapping; return TF -> set of base IDs."""
+    if not isinstance(ground_truth, Mapping) or not ground_truth:
+        raise KerasMotifsError(f"{what}: expected a non-empty mapping of TF name -> list of JASPAR IDs")
+    result = {}
+    for tf, ids in ground_truth.items():
+        if not isinstance(tf, str) or not tf:
+            raise KerasMotifsError(f"{what}: TF names must be non-empty strings, got {tf!r}")
+        if isinstance(ids, str) or not isinstance(ids, Sequence) or not ids:
+            raise KerasMotifsError(f"{what}: TF {tf!r} needs a non-empty list of JASPAR IDs, got {ids!r}")
+        bad = [i for i in ids if not isinstance(i, str) or not i.strip()]
+        if bad:
+            raise KerasMotifsError(f"{what}: TF {tf!r} has an ID that is not a non-empty string: {bad[0]!r}")
+        result[tf] = {base_id(i.strip()) for i in ids}
+    return result
+
+
+def read_ground_truth(path: str | os.PathLike) -> dict[str, list[str]]:
+    """Read a ground-truth mapping from a JSON file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A JSON object mapping each TF name to a list of JASPAR matrix IDs, e.g.
+        ``{"CEBPB": ["MA0466"], "NFYB": ["MA0502", "MA0060.1"]}``. Versions are
+        allowed and ignored (IDs are compared by base ID).
+
+    Returns
+    -------
+    dict
+        TF name -> sorted list of base IDs.
+    """
+    mapping = read_json(path, what="ground-truth mapping")
+    checked = _check_ground_truth(mapping, f"{path}")
+    return {tf: sorted(ids) for tf, ids in checked.items()}
+
+
+def score_tomtom(
+    table: pd.DataFrame,
+    filter_ids: Sequence[str],
+    ground_truth: Mapping[str, Sequence[str]] | None = None,
+    target_names: Mapping[str, str] | Sequence[Motif] | None = None,
+    evalue_threshold: float = 0.1,
+    layer: str = "",
+) -> dict:
+    """Score a layer's filters from their Tomtom table; the ``score.json`` structure.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Tomtom's table (:data:`keras_motifs.tomtom.TOMTOM_COLUMNS`), from
+        :func:`keras_motifs.tomtom.tomtom` or :func:`~keras_motifs.tomtom.read_tomtom_tsv`.
+    filter_ids : sequence of str
+        Every filter of the layer, in order (the denominator of the fractions),
+        also those with no row in ``table``. Each Query_ID of ``table`` must be one.
+    ground_truth : mapping of str to list of str, optional
+        TF name -> JASPAR IDs counting as that TF (any version), e.g.
+        :data:`keras_motifs.jaspar.PAPER_GROUND_TRUTH_IDS`. Default is None: no
+        ground-truth scoring (``match_gt_frac`` is None, ``tf_coverage`` empty).
+    target_names : mapping of str to str, or sequence of Motif, optional
+        Target ID -> name (e.g. the database motifs) for ``best_jaspar_name``.
+        Default is None (names are null).
+    evalue_threshold : float
+        A hit counts when its E-value is at most this. Default is 0.1.
+    layer : str
+        Layer name recorded in the result. Default is "".
+
+    Returns
+    -------
+    dict
+        ``{"layer", "num_filters", "evalue_threshold", "match_any_frac",
+        "match_gt_frac", "tf_coverage": {tf: bool}, "filters": [{"filter",
+        "best_jaspar_id", "best_jaspar_name", "best_evalue", "best_gt_tf",
+        "best_gt_id", "best_gt_evalue"}]}``; fields of a filter without a hit are
+        None. Best = lowest E-value (then lowest p-value, then table order).
+    """
+    if not isinstance(table, pd.DataFrame) or list(table.columns) != TOMTOM_COLUMNS:
+        got = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
+        raise KerasMotifsError(f"table: expected Tomtom's columns {TOMTOM_COLUMNS}, got {got}")
+    if isinstance(filter_ids, str):
+        raise KerasMotifsError(f"filter_ids: expected a list of filter IDs, got the string {filter_ids!r}")
+    filter_ids = [str(f) for f in filter_ids]
+    if not filter_ids:
+        raise KerasMotifsError("filter_ids: no filters given (the fractions need at least one)")
+    if len(set(filter_ids)) != len(filter_ids):
+        raise KerasMotifsError("filter_ids: filter IDs must be unique")
+    unknown = sorted(set(table["Query_ID"]) - set(filter_ids))
+    if unknown:
+        raise KerasMotifsError(
+            f"table: Query_ID {unknown[0]!r} is not among the {len(filter_ids)} filter_ids "
+            "(Tomtom table and filters from different runs?)"
+        )
+    if isinstance(evalue_threshold, bool) or not isinstance(evalue_threshold, (int, float)) or not (
+        math.isfinite(evalue_threshold) and evalue_threshold > 0
+    ):
+        raise KerasMotifsError(f"evalue_threshold must be a positive number, got {evalue_threshold!r}")
+    gt = _check_ground_truth(ground_truth, "ground_truth") if ground_truth is not None else None
+    if target_names is None:
+        names: Mapping[str, str] = {}
+    elif isinstance(target_names, Mapping):
+        names = target_names
+    else:
+        names = {m.id: m.name for m in target_names}
+
+    hits = table[table["E-value"] <= evalue_threshold]
+    hits = hits.assign(_order=range(len(hits))).sort_values(["E-value", "p-value", "_order"], kind="stable")
+    by_filter = {fid: rows for fid, rows in hits.groupby("Query_ID", sort=False)}
+
+    covered = {tf: False for tf in gt} if gt is not None else {}
+    filters, n_any, n_gt = [], 0, 0
+    for fid in filter_ids:
+        entry = {
+            "filter": fid,
+            "best_jaspar_id": None,
+            "best_jaspar_name": None,
+            "best_evalue": None,
+            "best_gt_tf": None,
+            "best_gt_id": None,
+            "best_gt_evalue": None,
+        }
+        rows = by_filter.get(fid)
+        if rows is not None:
+            n_any += 1
+            best = rows.iloc[0]
+            entry["best_jaspar_id"] = best["Target_ID"]
+            entry["best_jaspar_name"] = names.get(best["Target_ID"])
+            entry["best_evalue"] = float(best["E-value"])
+            if gt is not None:
+                found_gt = False
+                for target, evalue in zip(rows["Target_ID"], rows["E-value"]):
+                    tfs = [tf for tf, ids in gt.items() if base_id(target) in ids]
+                    for tf in tfs:
+                        covered[tf] = True
+                    if tfs and not found_gt:
+                        found_gt = True
+                        entry.update(best_gt_tf=tfs[0], best_gt_id=target, best_gt_evalue=float(evalue))
+                n_gt += found_gt
+        filters.append(entry)
+
+    return {
+        "layer": layer,
+        "num_filters": len(filter_ids),
+        "evalue_threshold": float(evalue_threshold),
+        "match_any_frac": n_any / len(filter_ids),
+        "match_gt_frac": n_gt / len(filter_ids) if gt is not None else None,
+        "tf_coverage": covered,
+        "filters": filters,
+    }
