@@ -378,9 +378,10 @@ def read_meme(path: str | os.PathLike) -> list[Motif]:
                     if width is None and rows:
                         break
                     raise KerasMotifsError(
-                        f"{row_where}: expected 4 probabilities (row {len(rows) + 1} of motif {pending[1]}), "
-                        f"got {row_line[:60]!r}"
-                        + (f"; the matrix line says w= {width}" if width is not None else "")
+                        f"{row_where}: motif {pending[1]} has w= {width} but row {len(rows) + 1} is not "
+                        f"4 probabilities: {row_line[:60]!r}"
+                        if width is not None
+                        else f"{row_where}: expected 4 probabilities for motif {pending[1]}, got {row_line[:60]!r}"
                     )
                 if len(row) != 4:
                     raise KerasMotifsError(f"{row_where}: expected 4 probabilities (A C G T), got {len(row)} values")
