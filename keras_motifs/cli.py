@@ -1,0 +1,332 @@
+"""The ``keras-motifs`` command-line tool: thin front doors to the package's functions.
+
+Every subcommand validates its inputs, writes its outputs atomically and, on bad
+input, prints one line ``keras-motifs: error: ...`` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from keras_motifs import __version__
+from keras_motifs.errors import KerasMotifsError
+
+DEFAULT_RELEASE = "JASPAR2016"
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    """argparse type: three comma-separated fractions, e.g. 0.7,0.1,0.2."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three fractions like 0.7,0.1,0.2, got {text!r}") from None
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected three fractions like 0.7,0.1,0.2, got {text!r}")
+    return values
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _simulate(args) -> None:
+    from keras_motifs.data import simulate, write_dataset
+
+    dataset = simulate(
+        num_seqs=args.num_seqs, length=args.length, tfs=args.tfs, seed=args.seed, jaspar_release=args.jaspar_release
+    )
+    write_dataset(args.out, dataset)
+    sizes = ", ".join(f"{len(dataset.x[s])} {s}" for s in dataset.x)
+    print(f"wrote {args.out}: {sizes} sequences of {dataset.input_length} nt, {dataset.num_classes} classes")
+
+
+def _resolve_arch(text: str):
+    """An architecture argument: a registry name or a spec JSON file."""
+    from keras_motifs.models import get_spec, load_spec
+
+    if text.endswith(".json") or os.path.sep in text:
+        return load_spec(text)
+    return get_spec(text)
+
+
+def _train(args) -> None:
+    from keras_motifs.data import load_dataset
+    from keras_motifs.training import train_run
+
+    spec = _resolve_arch(args.arch)
+    dataset = load_dataset(args.data)
+    callbacks = []
+    if args.motif_callback_every:
+        from keras_motifs.callbacks import MotifMatchCallback
+
+        callbacks.append(
+            MotifMatchCallback.for_dataset(dataset, every=args.motif_callback_every, database=args.jaspar_release)
+        )
+    metrics = train_run(
+        dataset, spec, args.out, epochs=args.epochs, patience=args.patience, learning_rate=args.lr,
+        batch_size=args.batch_size, seed=args.seed, trial=args.trial, callbacks=callbacks,
+        overwrite=args.overwrite, verbose=2,
+    )
+    print(f"wrote {args.out}: test mean AUROC {metrics['mean_auroc']:.3f}, mean AUPR {metrics['mean_aupr']:.3f}")
+
+
+def _describe(args) -> None:
+    from keras_motifs.models import receptive_fields
+
+    print(receptive_fields(_resolve_arch(args.arch), input_length=args.length).summary())
+
+
+def _filters(args) -> None:
+    from keras_motifs.filters import write_layer_motifs
+
+    for meme_path in write_layer_motifs(
+        args.model, args.data, layers=args.layer, split=args.split, method=args.method,
+        out=args.out, out_dir=args.out_dir,
+    ):
+        print(f"wrote {meme_path}")
+
+
+def _tomtom(args) -> None:
+    from keras_motifs.motifs import read_meme
+    from keras_motifs.tomtom import load_database, tomtom, write_tomtom_tsv
+
+    table = tomtom(read_meme(args.query), load_database(args.db), engine=args.engine, thresh=args.thresh)
+    write_tomtom_tsv(table, args.out)
+    print(f"wrote {args.out}: {len(table)} hits for {table['Query_ID'].nunique()} query motifs")
+
+
+def _score(args) -> None:
+    from keras_motifs.scoring import score_files
+
+    score = score_files(args.tomtom, args.filters, args.out, ground_truth=args.ground_truth,
+                        evalue_threshold=args.thresh, database=args.db)
+    print(
+        f"wrote {args.out}: {score['match_any_frac']:.3f} of {score['num_filters']} filters match JASPAR, "
+        f"{score['match_gt_frac']:.3f} match a ground-truth motif"
+    )
+
+
+def _jaspar(args) -> None:
+    from keras_motifs.jaspar import load_jaspar
+    from keras_motifs.motifs import write_meme
+
+    motifs = load_jaspar(args.release)
+    write_meme(motifs, args.out)
+    print(f"wrote {args.out}: {len(motifs)} {args.release} CORE vertebrate matrices")
+
+
+def _report(args) -> None:
+    from keras_motifs.report import write_report
+
+    path = write_report([Path(run) for run in args.runs], Path(args.out))
+    print(f"wrote {path}")
+
+
+def _run(args) -> None:
+    from keras_motifs.experiment import run_experiment
+
+    run_experiment(args)
+
+
+def _deepsea(args) -> None:
+    from keras_motifs.deepsea import convert_deepsea, parse_classes
+
+    summary = convert_deepsea(args.bundle, args.out, **parse_classes(args.classes), chunk_size=args.chunk_size)
+    print(f"wrote {args.out}: {summary}")
+
+
+def _encode(args) -> None:
+    from keras_motifs.encode import encode_fasta
+
+    summary = encode_fasta(
+        args.fasta, args.labels, args.out, split=args.split, seed=args.seed, ambiguous=args.ambiguous,
+        length_mode=args.length_mode, length=args.length, motif_ids=args.motif_ids,
+    )
+    print(f"wrote {args.out}: {summary}")
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``keras-motifs`` argument parser (subcommands and their options)."""
+    parser = argparse.ArgumentParser(
+        prog="keras-motifs",
+        description="CNNs for regulatory DNA whose filters you can read as motifs (Koo & Eddy 2019).",
+    )
+    parser.add_argument("--version", action="version", version=f"keras-motifs {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="make the paper's synthetic dataset")
+    p.add_argument("--out", required=True, help="output HDF5 file")
+    p.add_argument("--num-seqs", type=_positive_int, default=25000, help="number of sequences (default 25000)")
+    p.add_argument("--length", type=_positive_int, default=200, help="sequence length (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--tfs", nargs="+", metavar="ID_OR_NAME", help="JASPAR IDs or TF names (default: the paper's 12)")
+    p.set_defaults(handler=_simulate)
+
+    p = sub.add_parser("train", help="train one architecture; write a run folder")
+    p.add_argument("--data", required=True, help="dataset HDF5 file")
+    p.add_argument("--arch", required=True, help="architecture name (see 'describe') or spec JSON file")
+    p.add_argument("--out", required=True, help="run folder to create")
+    p.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default 100)")
+    p.add_argument("--patience", type=_non_negative_int, default=20, help="early-stopping patience (default 20)")
+    p.add_argument("--lr", type=_positive_float, default=3e-4,
+                   help="Adam learning rate (default 3e-4, the paper's; its released code ran 1e-3)")
+    p.add_argument("--batch-size", type=_positive_int, default=100, help="batch size (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--trial", type=_non_negative_int, default=0, help="trial number to record (default 0)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--motif-callback-every", type=_positive_int, default=1,
+                       help="score first-layer filters against JASPAR every N epochs (default 1)")
+    group.add_argument("--no-motif-callback", dest="motif_callback_every", action="store_const", const=0,
+                       help="do not score filters during training")
+    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("describe", help="receptive fields and the pooling bottleneck of an architecture")
+    p.add_argument("--arch", required=True, help="architecture name or spec JSON file")
+    p.add_argument("--length", type=_positive_int, default=200, help="input length (default 200)")
+    p.set_defaults(handler=_describe)
+
+    p = sub.add_parser("filters", help="extract filters of a trained model as PPMs (MEME format)")
+    p.add_argument("--model", required=True, help="a saved Keras model (.keras)")
+    p.add_argument("--data", required=True, help="dataset HDF5 file whose sequences drive the filters")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="MEME file for one layer (a per-filter .tsv is written beside it)")
+    out.add_argument("--out-dir", help="folder for <layer>.meme and <layer>.filters.tsv of each layer")
+    p.add_argument("--layer", action="append",
+                   help="layer name, index, or 'all' (repeatable; default: the first conv layer)")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
+    p.add_argument("--method", choices=["code", "paper"], default="code",
+                   help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
+                        "per sequence (default code)")
+    p.set_defaults(handler=_filters)
+
+    p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
+    p.add_argument("--query", required=True, help="query motifs (MEME format)")
+    p.add_argument("--out", required=True, help="output tsv (Tomtom's columns)")
+    p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release name or a MEME file (default JASPAR2016)")
+    p.add_argument("--engine", choices=["memelite", "meme"], default="memelite", help="Tomtom engine (default memelite)")
+    p.add_argument("--thresh", type=_positive_float, default=0.1, help="E-value threshold (default 0.1)")
+    p.set_defaults(handler=_tomtom)
+
+    p = sub.add_parser("score", help="match fractions of filters from a Tomtom table")
+    p.add_argument("--tomtom", required=True, help="Tomtom tsv")
+    p.add_argument("--filters", required=True, help="the query MEME file (gives the number of filters)")
+    p.add_argument("--out", required=True, help="output JSON")
+    p.add_argument("--ground-truth", default="synthetic",
+                   help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs (default synthetic)")
+    p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release or MEME file naming the targets")
+    p.add_argument("--thresh", type=_positive_float, default=0.1, help="E-value threshold (default 0.1)")
+    p.set_defaults(handler=_score)
+
+    p = sub.add_parser("jaspar", help="write JASPAR CORE vertebrates of a release as a MEME file")
+    p.add_argument("--release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--out", required=True, help="output MEME file")
+    p.set_defaults(handler=_jaspar)
+
+    p = sub.add_parser("report", help="write the report (table, logos, plots, HTML) from run folders")
+    p.add_argument("--runs", nargs="+", required=True, help="trained-run folders")
+    p.add_argument("--out", required=True, help="report folder")
+    p.set_defaults(handler=_report)
+
+    p = sub.add_parser("run", help="reproduce the paper's experiment end to end and write a report")
+    p.add_argument("--out", required=True, help="experiment folder (re-run to resume)")
+    p.add_argument("--profile", choices=["quick", "paper"], default="quick", help="preset sweep (default quick)")
+    p.add_argument("--config", help="YAML sweep file with the same keys as these options")
+    p.add_argument("--archs", help="comma-separated architecture names")
+    p.add_argument("--trials", type=_positive_int, help="trials per architecture")
+    p.add_argument("--epochs", type=_positive_int, help="maximum epochs")
+    p.add_argument("--num-seqs", type=_positive_int, help="synthetic sequences")
+    p.add_argument("--data", help="use this dataset instead of simulating")
+    p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")
+    p.add_argument("--jaspar-release", help="JASPAR release")
+    p.add_argument("--seed", type=int, help="base random seed")
+    p.set_defaults(handler=_run)
+
+    p = sub.add_parser("deepsea", help="convert DeepSEA's training bundle to the 12-TF in vivo dataset")
+    p.add_argument("--bundle", required=True, help="folder or .tar.gz with train.mat, valid.mat, test.mat")
+    p.add_argument("--out", required=True, help="output HDF5 file")
+    p.add_argument("--classes", nargs="+", metavar="NAME=INDEX",
+                   help="DeepSEA label columns to keep (default: the paper's 12 TFs)")
+    p.add_argument("--chunk-size", type=_positive_int, default=10000, help="sequences read at a time (default 10000)")
+    p.set_defaults(handler=_deepsea)
+
+    p = sub.add_parser("encode", help="encode a FASTA file and labels as a dataset")
+    p.add_argument("--fasta", required=True, help="FASTA file (or a comma-separated train,valid,test triple)")
+    p.add_argument("--labels", required=True, help="TSV: sequence ID, then one 0/1 column per class")
+    p.add_argument("--out", required=True, help="output HDF5 file")
+    p.add_argument("--split", type=_fractions, default=(0.7, 0.1, 0.2), help="train,valid,test fractions")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--ambiguous", choices=["uniform", "zeros"], default="uniform",
+                   help="IUPAC codes such as N: spread over the bases they stand for, or all zeros (default uniform)")
+    p.add_argument("--length-mode", choices=["error", "pad", "crop"], default="error",
+                   help="unequal lengths: reject, or centre-pad/crop to --length (default error)")
+    p.add_argument("--length", type=_positive_int, help="target length for pad/crop")
+    p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif when scoring")
+    p.set_defaults(handler=_encode)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command-line tool; return its exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
+    )
+    logging.getLogger("keras_motifs").setLevel(logging.INFO)
+    try:
+        args.handler(args)
+    except KerasMotifsError as err:
+        print(f"keras-motifs: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("keras-motifs: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The command-line tool: subcommands and clean failures."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from keras_motifs.cli import main
+
+
+def run(argv, capsys):
+    """Run the CLI in-process; return (exit status, stdout, stderr)."""
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_simulate_then_train(tmp_path, capsys):
+    data = tmp_path / "d.h5"
+    status, out, _ = run(["simulate", "--out", data, "--num-seqs", 200, "--seed", 1], capsys)
+    assert status == 0 and "140 train" in out and data.exists()
+    status, out, err = run(
+        ["train", "--data", data, "--arch", "cnn-10", "--out", tmp_path / "run", "--epochs", 1,
+         "--no-motif-callback", "--lr", "1e-3"], capsys)
+    assert status == 0, err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["learning_rate"] == 1e-3 and config["arch"] == "cnn-10"
+
+
+def test_train_with_spec_file(tmp_path, capsys, small_dataset_file):
+    spec = {"name": "tiny", "conv_layers": [{"filters": 4, "kernel_size": 5, "pool_size": 20}], "dense_units": 8}
+    (tmp_path / "tiny.json").write_text(json.dumps(spec))
+    status, _, err = run(["train", "--data", small_dataset_file, "--arch", tmp_path / "tiny.json",
+                          "--out", tmp_path / "run", "--epochs", 1, "--no-motif-callback"], capsys)
+    assert status == 0, err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["spec"]["dense_units"] == 8
+
+
+def test_describe(capsys):
+    status, out, _ = run(["describe", "--arch", "cnn-2"], capsys)
+    assert status == 0 and "Bottleneck: layer2" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--arch", "cnn-3"], "unknown architecture 'cnn-3'; known: cnn-1"),
+        (["train", "--arch", "{spec}"], "conv_layers[0]: missing field(s) kernel_size"),
+        (["train", "--arch", "cnn-100", "--data", "{short}"], "layer 1 pools over 100 positions but only 70 remain"),
+        (["train", "--arch", "cnn-25", "--data", "{broken}"], "broken.h5: not a keras-motifs dataset, missing keys"),
+        (["train", "--arch", "cnn-25", "--data", "{absent}"], "absent.h5: dataset file not found"),
+    ],
+)
+def test_bad_input_fails_cleanly(tmp_path, capsys, small_dataset_file, argv, message):
+    import h5py
+
+    (tmp_path / "spec.json").write_text(json.dumps({"conv_layers": [{"filters": 4}]}))
+    with h5py.File(tmp_path / "broken.h5", "w") as h5:
+        h5["x_train"] = [[[0, 0, 0, 1]]]
+    run(["simulate", "--out", tmp_path / "short.h5", "--num-seqs", 20, "--length", 70, "--tfs", "SP1"], capsys)
+    paths = {"spec": tmp_path / "spec.json", "short": tmp_path / "short.h5", "broken": tmp_path / "broken.h5",
+             "absent": tmp_path / "absent.h5"}
+    argv = [a.format(**paths) for a in argv]
+    if "--data" not in argv:
+        argv += ["--data", str(small_dataset_file)]
+    status, _, err = run(argv + ["--out", tmp_path / "run", "--epochs", 1, "--no-motif-callback"], capsys)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("keras-motifs: error: ") and message in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_motifs.cli", "describe", "--arch", "nope"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "unknown architecture 'nope'" in result.stderr

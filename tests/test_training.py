@@ -1,0 +1,59 @@
+"""Training a run folder and evaluating on the test split."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_motifs.data import load_dataset
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.models import build_model
+from keras_motifs.training import evaluate, fit, train_run
+
+
+def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
+    dataset = load_dataset(small_dataset_file)
+    metrics = train_run(dataset, "cnn-25", tmp_path / "run", epochs=2, patience=5, seed=1, trial=3, verbose=0)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "history.csv", "metrics.json", "model.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left
+
+    config = json.loads((run / "config.json").read_text())
+    assert config["arch"] == "cnn-25" and config["trial"] == 3 and config["learning_rate"] == 3e-4
+    assert config["spec"]["conv_layers"][0]["pool_size"] == 25 and config["epochs_run"] == 2
+    assert config["class_names"] == dataset.class_names and config["input_length"] == 200
+
+    history = (run / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and "val_loss" in history[0] and len(history) == 3
+
+    assert json.loads((run / "metrics.json").read_text()) == metrics
+    assert set(metrics["auroc"]) == set(dataset.class_names)
+    assert 0 <= metrics["mean_auroc"] <= 1 and 0 <= metrics["mean_aupr"] <= 1
+
+    model = keras.models.load_model(run / "model.keras")
+    assert model.name == "cnn-25"
+    again = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names)
+    assert again["auroc"] == pytest.approx(metrics["auroc"]) and again["mean_aupr"] == pytest.approx(metrics["mean_aupr"])
+
+
+def test_best_weights_are_kept(small_dataset):
+    """The model ends with the weights of the epoch of lowest validation loss."""
+    model = build_model("cnn-4")
+    history = fit(model, small_dataset, epochs=3, patience=3, learning_rate=0.05, verbose=0)
+    best = int(np.argmin(history.history["val_loss"]))
+    final_loss = model.evaluate(small_dataset.x["valid"], small_dataset.y["valid"], verbose=0)[0]
+    assert final_loss == pytest.approx(history.history["val_loss"][best], rel=1e-4)
+
+
+def test_labels_not_matching_the_model(small_dataset):
+    with pytest.raises(KerasMotifsError, match="labels have 12 classes but model 'cnn-25' has 3 outputs"):
+        fit(build_model("cnn-25", num_classes=3), small_dataset, epochs=1)
+    with pytest.raises(KerasMotifsError, match=r"sequences are 200 x 4 but model 'cnn-25' expects inputs \(400, 4\)"):
+        fit(build_model("cnn-25", input_length=400), small_dataset, epochs=1)
+
+
+def test_failed_training_leaves_no_folder(tmp_path, small_dataset):
+    with pytest.raises(KerasMotifsError, match="epochs"):
+        train_run(small_dataset, "cnn-25", tmp_path / "run", epochs=0)
+    assert list(tmp_path.iterdir()) == []
