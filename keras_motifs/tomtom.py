@@ -33,7 +33,7 @@ import pandas as pd
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_file
 from keras_motifs.jaspar import load_jaspar
-from keras_motifs.motifs import Motif, consensus, read_meme, write_meme
+from keras_motifs.motifs import Motif, consensus, read_meme, reverse_complement, write_meme
 
 logger = logging.getLogger("keras_motifs")
 
@@ -227,6 +227,7 @@ def _bh_qvalues(p: np.ndarray) -> np.ndarray:
 
 def _tomtom_memelite(queries: list[Motif], targets: list[Motif], thresh: float, evalue: bool) -> pd.DataFrame:
     """Run memelite on both strands of the targets and build Tomtom's table."""
+    from memelite import __version__ as memelite_version
     from memelite import tomtom as memelite_tomtom
 
     n = len(targets)
@@ -250,28 +251,33 @@ def _tomtom_memelite(queries: list[Motif], targets: list[Motif], thresh: float, 
     best_off, best_ov = pick(offsets).astype(np.int64), pick(overlaps).astype(np.int64)
     keep = (best_e if evalue else best_q) <= thresh
 
-    query_cons = [consensus(m.ppm) for m in queries]
+    query_cons = [consensus(m) for m in queries]
+    target_cons: dict[tuple[int, bool], str] = {}  # (target, reverse) -> consensus, for hit targets only
+
+    def target_consensus(j: int, rev: bool) -> str:
+        if (j, rev) not in target_cons:
+            target_cons[j, rev] = consensus(reverse_complement(targets[j]) if rev else targets[j])
+        return target_cons[j, rev]
+
     rows = []
     for i in range(len(queries)):
         hits = np.flatnonzero(keep[i])
         for j in hits[np.argsort(best_p[i, hits], kind="stable")]:
-            target = targets[j]
             rows.append(
                 (
                     queries[i].id,
-                    target.id,
+                    targets[j].id,
                     best_off[i, j],
                     best_p[i, j],
                     best_e[i, j],
                     best_q[i, j],
                     best_ov[i, j],
                     query_cons[i],
-                    consensus(target.ppm[::-1, ::-1] if reverse[i, j] else target.ppm),
+                    target_consensus(j, bool(reverse[i, j])),
                     "-" if reverse[i, j] else "+",
                 )
             )
     table = pd.DataFrame(rows, columns=TOMTOM_COLUMNS).astype(_DTYPES) if rows else _empty_table()
-    from memelite import __version__ as memelite_version
 
     table.attrs["comments"] = [
         f"# keras-motifs tomtom: engine memelite {memelite_version}, {len(queries)} queries, {n} targets, "

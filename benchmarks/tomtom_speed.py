@@ -1,0 +1,63 @@
+"""Benchmark: Tomtom of 30 and 128 query motifs against JASPAR 2016 CORE vertebrates.
+
+Prints whether memelite's numba cache was cold (then the first call includes the
+one-time compile), the first call's time, and warm times (median of repeats) for
+30 and 128 queries: softened JASPAR matrices padded like filters, and random
+matrices. Run: ``python benchmarks/tomtom_speed.py [--repeats 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from keras_motifs.jaspar import load_jaspar
+from keras_motifs.motifs import Motif
+from keras_motifs.tomtom import _memelite_cache_is_warm, tomtom
+
+
+def _queries(jaspar: list[Motif], n: int, kind: str, seed: int = 0) -> list[Motif]:
+    """``n`` query motifs of width 19 (first-layer filters' width)."""
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return [Motif(f"filter{i}", rng.dirichlet(np.ones(4), size=19)) for i in range(n)]
+    queries = []
+    for i, j in enumerate(rng.choice(len(jaspar), size=n, replace=False)):
+        ppm = 0.8 * jaspar[j].ppm[:19] + 0.05
+        pad = np.full((19 - len(ppm), 4), 0.25)
+        queries.append(Motif(f"filter{i}", np.vstack([ppm, pad])))
+    return queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="warm repeats per case (default 5)")
+    args = parser.parse_args()
+
+    jaspar = load_jaspar("JASPAR2016")
+    cold = not _memelite_cache_is_warm()
+    start = time.perf_counter()
+    tomtom(_queries(jaspar, 30, "jaspar"), jaspar)
+    first = time.perf_counter() - start
+    print(f"memelite numba cache: {'cold' if cold else 'warm'} before the first call")
+    print(f"first call (30 queries x {len(jaspar)} targets, {'includes compile' if cold else 'loads cache'}): {first:.2f} s")
+    for n in (30, 128):
+        for kind in ("jaspar", "random"):
+            queries = _queries(jaspar, n, kind)
+            times, hits = [], 0
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                table = tomtom(queries, jaspar)
+                times.append(time.perf_counter() - start)
+                hits = table.Query_ID.nunique()
+            print(
+                f"warm: {n:3d} {kind:6s} queries x {len(jaspar)} targets: median {statistics.median(times) * 1000:7.1f} ms"
+                f" (min {min(times) * 1000:.1f}), queries with a hit at E<=0.1: {hits}/{n}"
+            )
+
+
+if __name__ == "__main__":
+    main()
