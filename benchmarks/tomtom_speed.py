@@ -3,13 +3,20 @@
 Prints whether memelite's numba cache was cold (then the first call includes the
 one-time compile), the first call's time, and warm times (median of repeats) for
 30 and 128 queries: softened JASPAR matrices padded like filters, and random
-matrices. Run: ``python benchmarks/tomtom_speed.py [--repeats 5]``.
+matrices. With ``--measure-compile`` it also times the one-time compile in a child
+process whose numba cache is an empty temporary folder (``NUMBA_CACHE_DIR``), so
+the installed cache is left alone. Run:
+``python benchmarks/tomtom_speed.py [--repeats 5] [--measure-compile]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -32,10 +39,35 @@ def _queries(jaspar: list[Motif], n: int, kind: str, seed: int = 0) -> list[Moti
     return queries
 
 
+_CHILD = """
+import time
+from keras_motifs.jaspar import load_jaspar
+from keras_motifs.motifs import Motif
+from keras_motifs.tomtom import _memelite_cache_is_warm, tomtom
+jaspar = load_jaspar("JASPAR2016")
+cold = not _memelite_cache_is_warm()
+start = time.perf_counter()
+tomtom(jaspar[:30], jaspar)
+print(f"{cold} {time.perf_counter() - start:.1f}")
+"""
+
+
+def _measure_compile() -> None:
+    """Time the first Tomtom call of a fresh process with an empty numba cache."""
+    with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, check=True)
+    cold, seconds = out.stdout.split()[-2:]
+    print(f"one-time compile (fresh process, empty numba cache, detected cold: {cold}): {seconds} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="warm repeats per case (default 5)")
+    parser.add_argument("--measure-compile", action="store_true", help="also time the one-time numba compile")
     args = parser.parse_args()
+    if args.measure_compile:
+        _measure_compile()
 
     jaspar = load_jaspar("JASPAR2016")
     cold = not _memelite_cache_is_warm()

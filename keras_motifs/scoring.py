@@ -10,17 +10,19 @@ activated), so they are comparable between layers and runs.
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import pandas as pd
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import read_json
-from keras_motifs.jaspar import base_id
-from keras_motifs.motifs import Motif
-from keras_motifs.tomtom import TOMTOM_COLUMNS
+from keras_motifs.fileio import read_json, write_json
+from keras_motifs.jaspar import DEFAULT_RELEASE, PAPER_GROUND_TRUTH_IDS, base_id
+from keras_motifs.motifs import Motif, read_meme
+from keras_motifs.tomtom import TOMTOM_COLUMNS, load_database, read_tomtom_tsv
 
 
 def _check_ground_truth(ground_truth, what: str) -> dict[str, set[str]]:
@@ -171,3 +173,89 @@ def score_tomtom(
         "tf_coverage": covered,
         "filters": filters,
     }
+
+
+def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, list[str]] | None:
+    """Turn the command line's ``--ground-truth`` value into a TF -> base IDs mapping.
+
+    Parameters
+    ----------
+    ground_truth : str or PathLike or None
+        ``"synthetic"`` (the paper's 12 TFs, :data:`~keras_motifs.jaspar.PAPER_GROUND_TRUTH_IDS`),
+        a dataset ``.h5`` file (its ``class_motif_ids`` attribute), a JSON mapping
+        file (:func:`read_ground_truth`), or None (no ground truth).
+
+    Returns
+    -------
+    dict or None
+        TF name -> list of JASPAR base IDs.
+    """
+    if ground_truth is None:
+        return None
+    if str(ground_truth) == "synthetic":
+        return {tf: list(ids) for tf, ids in PAPER_GROUND_TRUTH_IDS.items()}
+    path = Path(ground_truth)
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        import h5py
+
+        if not path.exists():
+            raise KerasMotifsError(f"{path}: dataset file not found")
+        try:
+            with h5py.File(path, "r") as h5:
+                text = h5.attrs.get("class_motif_ids")
+        except OSError as err:
+            raise KerasMotifsError(f"{path}: not a readable HDF5 dataset ({err})") from None
+        if text is None:
+            raise KerasMotifsError(f"{path}: dataset has no class_motif_ids attribute (no ground truth to score against)")
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise KerasMotifsError(f"{path}: class_motif_ids attribute is not valid JSON ({err.msg})") from None
+        return {tf: sorted(ids) for tf, ids in _check_ground_truth(mapping, f"{path}: class_motif_ids").items()}
+    return read_ground_truth(path)
+
+
+def score_files(
+    tomtom_path: str | os.PathLike,
+    filters_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    ground_truth: str | os.PathLike | None = "synthetic",
+    evalue_threshold: float = 0.1,
+    database: str | os.PathLike = DEFAULT_RELEASE,
+) -> dict:
+    """Score a layer from its files and write ``score.json`` (``keras-motifs score``).
+
+    Parameters
+    ----------
+    tomtom_path : str or PathLike
+        Tomtom tsv of the layer's filters (MEME's or :func:`~keras_motifs.tomtom.write_tomtom_tsv`'s).
+    filters_path : str or PathLike
+        The layer's MEME file, the Tomtom queries: gives the filter IDs and, by its
+        name (``<layer>.meme``), the layer name.
+    out_path : str or PathLike
+        Output JSON, written atomically.
+    ground_truth : str or PathLike or None
+        See :func:`resolve_ground_truth`. Default is "synthetic".
+    evalue_threshold : float
+        Default is 0.1.
+    database : str or PathLike
+        JASPAR release or MEME file of the targets, for the hits' names. Default is
+        "JASPAR2016".
+
+    Returns
+    -------
+    dict
+        The score written, as :func:`score_tomtom` returns it.
+    """
+    table = read_tomtom_tsv(tomtom_path)
+    filter_ids = [m.id for m in read_meme(filters_path)]
+    score = score_tomtom(
+        table,
+        filter_ids,
+        ground_truth=resolve_ground_truth(ground_truth),
+        target_names=load_database(database),
+        evalue_threshold=evalue_threshold,
+        layer=Path(filters_path).stem,
+    )
+    write_json(out_path, score)
+    return score

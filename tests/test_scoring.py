@@ -9,9 +9,9 @@ import pytest
 
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS, PAPER_TFS, load_jaspar
-from keras_motifs.motifs import Motif
-from keras_motifs.scoring import read_ground_truth, score_tomtom
-from keras_motifs.tomtom import TOMTOM_COLUMNS, read_tomtom_tsv, tomtom
+from keras_motifs.motifs import Motif, trim, write_meme
+from keras_motifs.scoring import read_ground_truth, resolve_ground_truth, score_files, score_tomtom
+from keras_motifs.tomtom import TOMTOM_COLUMNS, read_tomtom_tsv, tomtom, write_tomtom_tsv
 
 SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
 
@@ -115,3 +115,38 @@ def test_planted_paper_matrices_score_full_coverage():
     assert score["match_gt_frac"] == 12 / 16
     for k, tf in enumerate(PAPER_TFS):
         assert score["filters"][k]["best_gt_tf"] == tf
+
+
+def test_empty_table_counts_every_filter():
+    score = score_tomtom(pd.DataFrame(columns=TOMTOM_COLUMNS), ["f0", "f1"], PAPER_GROUND_TRUTH_IDS)
+    assert (score["match_any_frac"], score["match_gt_frac"]) == (0.0, 0.0)
+    assert not any(score["tf_coverage"].values())
+
+
+def test_resolve_ground_truth(tmp_path):
+    import h5py
+
+    assert resolve_ground_truth(None) is None
+    assert resolve_ground_truth("synthetic") == PAPER_GROUND_TRUTH_IDS
+    with h5py.File(tmp_path / "d.h5", "w") as h5:
+        h5.attrs["class_motif_ids"] = json.dumps({"CEBPB": ["MA0466"]})
+    assert resolve_ground_truth(tmp_path / "d.h5") == {"CEBPB": ["MA0466"]}
+    with h5py.File(tmp_path / "none.h5", "w"):
+        pass
+    with pytest.raises(KerasMotifsError, match="no class_motif_ids"):
+        resolve_ground_truth(tmp_path / "none.h5")
+
+
+def test_score_files_writes_score_json(tmp_path):
+    jaspar = load_jaspar("JASPAR2016")
+    queries = [Motif("filter0", 0.8 * jaspar[10].ppm + 0.05), Motif("filter1", [[0.25] * 4] * 8)]
+    write_meme(queries, tmp_path / "conv1.meme")
+    # Tomtom sees trimmed motifs, as in the released code; the flat filter trims to nothing
+    # (untrimmed, a flat matrix gets spurious hits: Tomtom's statistics need information).
+    trimmed = [m for m in (trim(q, min_ic=0.5, pad=3) for q in queries) if m is not None]
+    assert [m.id for m in trimmed] == ["filter0"]
+    write_tomtom_tsv(tomtom(trimmed, jaspar), tmp_path / "conv1.tomtom.tsv")
+    score = score_files(tmp_path / "conv1.tomtom.tsv", tmp_path / "conv1.meme", tmp_path / "conv1.score.json")
+    assert json.loads((tmp_path / "conv1.score.json").read_text()) == score
+    assert (score["layer"], score["num_filters"], score["match_any_frac"]) == ("conv1", 2, 0.5)
+    assert score["filters"][0]["best_jaspar_name"] is not None
