@@ -131,11 +131,30 @@ def _tomtom(args) -> None:
     print(f"wrote {args.out}: {len(table)} hits for {table['Query_ID'].nunique()} query motifs")
 
 
-def _score(args) -> None:
-    from keras_motifs.scoring import score_files
+def _ground_truth(source: str) -> dict[str, list[str]]:
+    """A ground-truth argument: 'synthetic', a dataset file, or a JSON mapping file."""
+    from keras_motifs.data import read_class_motif_ids
+    from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS
+    from keras_motifs.scoring import read_ground_truth
 
-    score = score_files(args.tomtom, args.filters, args.out, ground_truth=args.ground_truth,
-                        evalue_threshold=args.thresh, database=args.db)
+    if source == "synthetic":
+        return PAPER_GROUND_TRUTH_IDS
+    if source.endswith((".h5", ".hdf5")):
+        return read_class_motif_ids(source)
+    return read_ground_truth(source)
+
+
+def _score(args) -> None:
+    from keras_motifs.filters import read_filter_ids
+    from keras_motifs.fileio import write_json
+    from keras_motifs.scoring import score_tomtom
+    from keras_motifs.tomtom import load_database, read_tomtom_tsv
+
+    filter_ids = read_filter_ids(args.filters)
+    layer = Path(args.filters).name.split(".")[0]
+    score = score_tomtom(read_tomtom_tsv(args.tomtom), filter_ids, ground_truth=_ground_truth(args.ground_truth),
+                         target_names=load_database(args.db), evalue_threshold=args.thresh, layer=layer)
+    write_json(args.out, score)
     print(
         f"wrote {args.out}: {score['match_any_frac']:.3f} of {score['num_filters']} filters match JASPAR, "
         f"{score['match_gt_frac']:.3f} match a ground-truth motif"
@@ -252,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="match fractions of filters from a Tomtom table")
     p.add_argument("--tomtom", required=True, help="Tomtom tsv")
-    p.add_argument("--filters", required=True, help="the query MEME file (gives the number of filters)")
+    p.add_argument("--filters", required=True,
+                   help="the layer's .filters.tsv (every filter, also empty ones) or its MEME file")
     p.add_argument("--out", required=True, help="output JSON")
     p.add_argument("--ground-truth", default="synthetic",
                    help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs (default synthetic)")

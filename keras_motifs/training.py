@@ -245,7 +245,7 @@ def train_run(
                 "data_source": dataset.source,
                 "input_length": dataset.input_length,
                 "class_names": dataset.class_names,
-                "callbacks": [type(c).__name__ for c in callbacks],
+                "callbacks": {type(c).__name__: c.get_config() if hasattr(c, "get_config") else {} for c in callbacks},
                 "keras_motifs_version": __version__,
                 "keras_version": keras.__version__,
                 "backend": keras.backend.backend(),

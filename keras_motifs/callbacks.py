@@ -1,0 +1,179 @@
+"""MotifMatchCallback: watch, epoch by epoch, how many filters have become real motifs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import keras
+import numpy as np
+
+from keras_motifs.errors import KerasMotifsError
+
+logger = logging.getLogger("keras_motifs")
+
+#: Sequences of the validation split the callback uses by default.
+DEFAULT_CALLBACK_SEQUENCES = 1000
+
+
+class MotifMatchCallback(keras.callbacks.Callback):
+    """Score a conv layer's filters against a motif database during training.
+
+    Every ``every`` epochs, and at the end of training, the layer's filters are
+    turned into PPMs on ``x`` (:func:`keras_motifs.filters.extract_filters`),
+    compared with the database by Tomtom, and scored. The epoch logs receive
+    ``motif_match_frac`` (fraction of filters matching any database motif at
+    E-value <= ``thresh``) and, with ``ground_truth``, ``motif_gt_frac``
+    (fraction matching one of the given TFs), so the figures reach History,
+    CSVLogger and TensorBoard and can drive EarlyStopping. Epochs skipped by
+    ``every`` log NaN.
+
+    Args:
+        x: One-hot sequences, shape=(n, length, 4), e.g. 1,000 validation sequences.
+        layer: Layer name or index. Default is None: the first conv layer.
+        database: A JASPAR release name or a MEME file. Default is "JASPAR2016".
+        ground_truth: TF name -> JASPAR IDs that count as that TF. Default is None.
+        every: Score every this many epochs. Default is 1.
+        method: Extraction method, "code" or "paper". Default is "code".
+        thresh: E-value threshold of a match. Default is 0.1.
+        engine: Tomtom engine, "memelite" or "meme". Default is "memelite".
+        save_dir: If given, each scored epoch's motifs are saved there as
+            ``epoch001.meme``... Default is None.
+
+    Example:
+
+    ```python
+    callback = MotifMatchCallback(x_valid[:1000], layer="conv1d",
+                                  ground_truth={"CTCF": ["MA0139"]})
+    model.fit(x_train, y_train, epochs=20,
+              callbacks=[callback, keras.callbacks.CSVLogger("log.csv")])
+    ```
+    """
+
+    def __init__(
+        self,
+        x,
+        layer: str | int | None = None,
+        database: str | os.PathLike = "JASPAR2016",
+        ground_truth: Mapping[str, Sequence[str]] | None = None,
+        every: int = 1,
+        method: str = "code",
+        thresh: float = 0.1,
+        engine: str = "memelite",
+        save_dir: str | os.PathLike | None = None,
+    ):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"MotifMatchCallback: every must be a positive integer, got {every!r}")
+        if method not in ("code", "paper"):
+            raise ValueError(f"MotifMatchCallback: method must be 'code' or 'paper', got {method!r}")
+        self.x = np.asarray(x, dtype=np.float32)
+        if self.x.ndim != 3 or self.x.shape[-1] != 4 or len(self.x) == 0:
+            raise ValueError(f"MotifMatchCallback: x must be one-hot sequences (n, length, 4), got shape {self.x.shape}")
+        self.layer = layer
+        self.database = database
+        self.ground_truth = {tf: list(ids) for tf, ids in ground_truth.items()} if ground_truth else None
+        self.every = every
+        self.method = method
+        self.thresh = thresh
+        self.engine = engine
+        self.save_dir = save_dir
+        self._targets = None
+        self._features = None
+        self.scores: list[dict] = []
+        self.final_score: dict | None = None
+
+    @classmethod
+    def for_dataset(cls, dataset, max_sequences: int = DEFAULT_CALLBACK_SEQUENCES, **kwargs) -> "MotifMatchCallback":
+        """The callback on a dataset's validation split, with its classes' motifs as ground truth.
+
+        Parameters
+        ----------
+        dataset : keras_motifs.data.Dataset
+            Uses up to ``max_sequences`` validation sequences and the dataset's
+            ``class_motif_ids`` (when it has any) as ground truth.
+        max_sequences : int
+            Default is 1000.
+        **kwargs
+            Other arguments of the callback.
+        """
+        ground_truth = {tf: ids for tf, ids in dataset.class_motif_ids.items() if ids} or None
+        return cls(dataset.x["valid"][:max_sequences], ground_truth=ground_truth, **kwargs)
+
+    def get_config(self) -> dict:
+        """The callback's settings (not the sequences), JSON-ready, for recording a run."""
+        return {
+            "num_sequences": len(self.x),
+            "layer": self.layer,
+            "database": str(self.database),
+            "ground_truth": self.ground_truth,
+            "every": self.every,
+            "method": self.method,
+            "thresh": self.thresh,
+            "engine": self.engine,
+            "save_dir": str(self.save_dir) if self.save_dir is not None else None,
+        }
+
+    def on_train_begin(self, logs=None):
+        from keras_motifs.filters import feature_map_model
+        from keras_motifs.tomtom import load_database
+
+        if self._targets is None:
+            self._targets = load_database(self.database)
+        self._features = feature_map_model(self.model, self.layer)
+        expected = tuple(self.model.input_shape[1:])
+        if expected[0] is not None and expected[0] != self.x.shape[1]:
+            raise KerasMotifsError(
+                f"MotifMatchCallback: sequences are {self.x.shape[1]} long but the model expects {expected[0]}"
+            )
+        self.scores = []
+        self.final_score = None
+
+    def score(self, epoch: int | None = None) -> dict:
+        """Extract, compare and score the layer's filters now; return the score dict."""
+        from keras_motifs.filters import filters_from_features
+        from keras_motifs.motifs import write_meme
+        from keras_motifs.scoring import score_tomtom
+        from keras_motifs.tomtom import tomtom
+
+        features, name, field, offset = self._features
+        result = filters_from_features(features, name, field, offset, self.x, method=self.method)
+        motifs = result.motifs()
+        if self.save_dir is not None and epoch is not None:
+            write_meme(motifs, Path(self.save_dir) / f"epoch{epoch + 1:03d}.meme")
+        table = tomtom(motifs, self._targets, engine=self.engine, thresh=self.thresh)
+        score = score_tomtom(table, result.filter_ids, ground_truth=self.ground_truth,
+                             target_names=self._targets, evalue_threshold=self.thresh, layer=name)
+        score["epoch"] = epoch
+        self.scores.append(score)
+        return score
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        if (epoch + 1) % self.every == 0:
+            score = self.score(epoch)
+            logs["motif_match_frac"] = float(score["match_any_frac"])
+            if self.ground_truth:
+                logs["motif_gt_frac"] = float(score["match_gt_frac"])
+            logger.info("epoch %d: %s", epoch + 1, _describe(score))
+        else:
+            logs["motif_match_frac"] = math.nan
+            if self.ground_truth:
+                logs["motif_gt_frac"] = math.nan
+
+    def on_train_end(self, logs=None):
+        # Runs after EarlyStopping(restore_best_weights=True) when listed after it,
+        # and then scores the weights the model ends with.
+        self.final_score = self.score()
+        logger.info("end of training: %s", _describe(self.final_score))
+
+
+def _describe(score: dict) -> str:
+    """One line on a score: match fractions."""
+    text = f"{score['match_any_frac']:.2f} of {score['num_filters']} filters match the database"
+    if score.get("match_gt_frac") is not None:
+        text += f", {score['match_gt_frac']:.2f} a ground-truth motif"
+    return text

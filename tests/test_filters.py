@@ -1,0 +1,125 @@
+"""Filter -> PPM extraction on planted truth, for our models and users' own."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.filters import extract_filters, write_layer_motifs, read_filter_ids
+from keras_motifs.jaspar import PAPER_TFS, get_motif
+from keras_motifs.models import build_model
+from keras_motifs.motifs import read_meme
+from keras_motifs.tomtom import load_database, tomtom
+
+PLANTED = [get_motif(matrix_id) for matrix_id in PAPER_TFS.values()]
+
+
+def planted_model(width=19, dead_filter=False):
+    """A user's model whose Conv1D filters are the log-odds of the paper's 12 matrices."""
+    weights = np.zeros((width, 4, len(PLANTED) + dead_filter), dtype="float32")
+    for f, motif in enumerate(PLANTED):
+        weights[: motif.width, :, f] = np.log2((motif.ppm + 0.01) / 0.25)
+    if dead_filter:
+        weights[:, :, -1] = -5.0  # never positive after ReLU
+    inputs = keras.Input((200, 4))
+    x = keras.layers.Conv1D(weights.shape[-1], width, padding="same", use_bias=False, name="scan")(inputs)
+    x = keras.layers.Activation("relu", name="scan_relu")(x)
+    x = keras.layers.GlobalMaxPooling1D(name="global_max")(x)
+    model = keras.Model(inputs, keras.layers.Dense(12, activation="sigmoid", name="out")(x))
+    model.get_layer("scan").set_weights([weights])
+    return model
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    from keras_motifs.data import simulate
+
+    return simulate(num_seqs=1500, seed=5).x["train"]
+
+
+@pytest.mark.parametrize("method", ["code", "paper"])
+def test_planted_filters_recover_their_matrices(sequences, method):
+    result = extract_filters(planted_model(), sequences, method=method)
+    assert result.layer == "scan" and result.window == 19 and result.method == method
+    assert (result.num_sites > 20).all()
+    targets = load_database("JASPAR2016")
+    table = tomtom(result.motifs(), targets)
+    hits = table.groupby("Query_ID")["Target_ID"].apply(set)
+    for f, motif in enumerate(PLANTED):
+        assert motif.id in hits.get(f"filter{f}", set()), motif.name  # matches its own ID
+    best = table.sort_values("E-value").groupby("Query_ID")["Target_ID"].first()
+    assert sum(best.get(f"filter{f}") == motif.id for f, motif in enumerate(PLANTED)) >= 10
+    # The aligned matrix itself resembles the planted one (filters start at window position 0,
+    # centred windows start (19 - 1) // 2 = 9 positions earlier).
+    for f, motif in enumerate(PLANTED):
+        aligned = result.ppms[f][: motif.width]
+        assert np.corrcoef(aligned.ravel(), motif.ppm.ravel())[0, 1] > 0.8, motif.name
+
+
+def test_random_filters_match_little(sequences):
+    model = build_model("cnn-25")  # untrained: random filters
+    result = extract_filters(model, sequences[:500])
+    table = tomtom(result.motifs(), load_database("JASPAR2016"))
+    planted_ids = {m.id for m in PLANTED}
+    assert len(set(table["Query_ID"])) <= 0.5 * 30
+    assert len(set(table.loc[table["Target_ID"].isin(planted_ids), "Query_ID"])) <= 3
+
+
+def test_dead_filter_gives_an_explicit_empty_result(sequences):
+    result = extract_filters(planted_model(dead_filter=True), sequences[:200])
+    assert result.ppms[-1] is None and result.num_sites[-1] == 0 and result.max_activation[-1] == 0
+    assert "filter12" not in [m.id for m in result.motifs()]
+    assert result.rows()[-1] == {"filter": "filter12", "layer": "scan", "width": 19, "num_sites": 0,
+                                 "max_activation": 0.0, "consensus": ""}
+    assert all(np.isfinite(p).all() for p in result.ppms if p is not None)
+
+
+def test_streaming_batches_give_identical_results(sequences):
+    model = planted_model()
+    whole = extract_filters(model, sequences[:300], batch_size=300)
+    streamed = extract_filters(model, sequences[:300], batch_size=7)
+    np.testing.assert_array_equal(whole.num_sites, streamed.num_sites)
+    for a, b in zip(whole.ppms, streamed.ppms):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_deeper_layer_window_is_its_receptive_field(sequences):
+    model = build_model("cnn-1")
+    assert extract_filters(model, sequences[:50], layer="conv2").window == 19 + 4
+    assert extract_filters(build_model("cnn-1-1-100"), sequences[:50], layer="conv3").window == 27
+    with pytest.raises(KerasMotifsError, match="comes after pooling in 'conv1'"):
+        extract_filters(build_model("cnn-25"), sequences[:50], layer="conv2")
+
+
+def test_layer_by_index_and_bad_layers(sequences):
+    model = planted_model()
+    assert extract_filters(model, sequences[:50], layer=1).layer == "scan"
+    with pytest.raises(KerasMotifsError, match="has no layer 'conv9'; layers: .*scan"):
+        extract_filters(model, sequences[:50], layer="conv9")
+    with pytest.raises(KerasMotifsError, match="'out' outputs shape .* not a 1D feature map"):
+        extract_filters(model, sequences[:50], layer="out")
+    with pytest.raises(KerasMotifsError, match="sequences are 100 x 4 but model"):
+        extract_filters(model, sequences[:50, :100])
+    with pytest.raises(KerasMotifsError, match="one-hot"):
+        extract_filters(model, sequences[:50, :, :3])
+    with pytest.raises(KerasMotifsError, match="unknown extraction method"):
+        extract_filters(model, sequences[:50], method="mean")
+
+
+def test_write_layer_motifs_for_every_layer(tmp_path, small_dataset_file):
+    model = build_model("cnn-1-1-100")
+    model.save(tmp_path / "model.keras")
+    written = write_layer_motifs(tmp_path / "model.keras", small_dataset_file, layers=["all"], out_dir=tmp_path / "m")
+    assert [p.name for p in written] == ["conv1.meme", "conv2.meme", "conv3.meme"]
+    assert read_filter_ids(tmp_path / "m" / "conv2.filters.tsv") == [f"filter{i}" for i in range(128)]
+    assert {m.id for m in read_meme(written[0])} <= set(read_filter_ids(tmp_path / "m" / "conv1.filters.tsv"))
+    with pytest.raises(KerasMotifsError, match="model file not found"):
+        write_layer_motifs(tmp_path / "absent.keras", small_dataset_file, out=tmp_path / "x.meme")
+
+
+def test_readable_layers_stop_at_the_first_pool():
+    from keras_motifs.filters import readable_conv_layers
+
+    assert readable_conv_layers(build_model("cnn-25")) == ["conv1"]
+    assert readable_conv_layers(build_model("cnn-1")) == ["conv1", "conv2"]
+    assert readable_conv_layers(build_model("cnn-1-1-100")) == ["conv1", "conv2", "conv3"]
