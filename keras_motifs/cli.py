@@ -131,34 +131,15 @@ def _tomtom(args) -> None:
     print(f"wrote {args.out}: {len(table)} hits for {table['Query_ID'].nunique()} query motifs")
 
 
-def _ground_truth(source: str) -> dict[str, list[str]]:
-    """A ground-truth argument: 'synthetic', a dataset file, or a JSON mapping file."""
-    from keras_motifs.data import read_class_motif_ids
-    from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS
-    from keras_motifs.scoring import read_ground_truth
-
-    if source == "synthetic":
-        return PAPER_GROUND_TRUTH_IDS
-    if source.endswith((".h5", ".hdf5")):
-        return read_class_motif_ids(source)
-    return read_ground_truth(source)
-
-
 def _score(args) -> None:
-    from keras_motifs.filters import read_filter_ids
-    from keras_motifs.fileio import write_json
-    from keras_motifs.scoring import score_tomtom
-    from keras_motifs.tomtom import load_database, read_tomtom_tsv
+    from keras_motifs.scoring import score_files
 
-    filter_ids = read_filter_ids(args.filters)
-    layer = Path(args.filters).name.split(".")[0]
-    score = score_tomtom(read_tomtom_tsv(args.tomtom), filter_ids, ground_truth=_ground_truth(args.ground_truth),
-                         target_names=load_database(args.db), evalue_threshold=args.thresh, layer=layer)
-    write_json(args.out, score)
-    print(
-        f"wrote {args.out}: {score['match_any_frac']:.3f} of {score['num_filters']} filters match JASPAR, "
-        f"{score['match_gt_frac']:.3f} match a ground-truth motif"
-    )
+    score = score_files(args.tomtom, args.filters, args.out, ground_truth=args.ground_truth,
+                        evalue_threshold=args.thresh, database=args.db)
+    text = f"wrote {args.out}: {score['match_any_frac']:.3f} of {score['num_filters']} filters match the database"
+    if score["match_gt_frac"] is not None:
+        text += f", {score['match_gt_frac']:.3f} a ground-truth motif"
+    print(text)
 
 
 def _jaspar(args) -> None:
@@ -183,19 +164,51 @@ def _run(args) -> None:
     run_experiment(args)
 
 
-def _deepsea(args) -> None:
-    from keras_motifs.deepsea import convert_deepsea, parse_classes
+def _classes(items: list[str] | None) -> dict:
+    """``--classes NAME=INDEX ...`` as convert_deepsea's class_names and class_indices."""
+    if not items:
+        return {}
+    names, indices = [], []
+    for item in ",".join(items).split(","):
+        name, _, index = item.partition("=")
+        if not name or not index.strip().isdigit():
+            raise KerasMotifsError(f"--classes: {item!r} is not NAME=INDEX (a DeepSEA label column)")
+        names.append(name.strip())
+        indices.append(int(index))
+    return {"class_names": names, "class_indices": indices}
 
-    summary = convert_deepsea(args.bundle, args.out, **parse_classes(args.classes), chunk_size=args.chunk_size)
-    print(f"wrote {args.out}: {summary}")
+
+def _motif_ids(path: str | None):
+    """``--motif-ids`` JSON file: class -> JASPAR IDs."""
+    from keras_motifs.fileio import read_json
+
+    return read_json(path, what="motif ID mapping") if path else None
+
+
+def _deepsea(args) -> None:
+    from keras_motifs.deepsea import convert_deepsea
+
+    summary = convert_deepsea(
+        args.bundle, args.out, **_classes(args.classes), chunk_size=args.chunk_size,
+        class_motif_ids=_motif_ids(args.motif_ids), jaspar_release=args.jaspar_release,
+    )
+    kept = ", ".join(f"{part['kept']} {split}" for split, part in summary["splits"].items())
+    print(f"wrote {args.out}: {kept} sequences of {summary['length']} nt in {summary['seconds']:.0f} s")
 
 
 def _encode(args) -> None:
     from keras_motifs.encode import encode_fasta
 
+    if args.fasta:
+        fasta = args.fasta
+    elif args.train_fasta and args.valid_fasta and args.test_fasta:
+        fasta = {"train": args.train_fasta, "valid": args.valid_fasta, "test": args.test_fasta}
+    else:
+        raise KerasMotifsError("give --fasta, or all three of --train-fasta, --valid-fasta and --test-fasta")
     summary = encode_fasta(
-        args.fasta, args.labels, args.out, split=args.split, seed=args.seed, ambiguous=args.ambiguous,
-        length_mode=args.length_mode, length=args.length, motif_ids=args.motif_ids,
+        fasta, args.labels, args.out, split=args.split, seed=args.seed, ambiguous=args.ambiguous,
+        length_mode=args.length_mode, length=args.length, class_motif_ids=_motif_ids(args.motif_ids),
+        jaspar_release=args.jaspar_release,
     )
     print(f"wrote {args.out}: {summary}")
 
@@ -308,13 +321,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", required=True, help="folder or .tar.gz with train.mat, valid.mat, test.mat")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--classes", nargs="+", metavar="NAME=INDEX",
-                   help="DeepSEA label columns to keep (default: the paper's 12 TFs)")
-    p.add_argument("--chunk-size", type=_positive_int, default=10000, help="sequences read at a time (default 10000)")
+                   help="DeepSEA label columns to keep, e.g. CTCF=123 (default: the paper's 12 TFs)")
+    p.add_argument("--chunk-size", type=_positive_int, default=8192, help="train.mat rows read at a time (default 8192)")
+    p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif (default: the paper's)")
+    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=_deepsea)
 
-    p = sub.add_parser("encode", help="encode a FASTA file and labels as a dataset")
-    p.add_argument("--fasta", required=True, help="FASTA file (or a comma-separated train,valid,test triple)")
-    p.add_argument("--labels", required=True, help="TSV: sequence ID, then one 0/1 column per class")
+    p = sub.add_parser("encode", help="encode labelled FASTA sequences as a dataset")
+    p.add_argument("--fasta", help="one FASTA file, split at random by --split")
+    p.add_argument("--train-fasta", help="train FASTA (with --valid-fasta and --test-fasta: a fixed split)")
+    p.add_argument("--valid-fasta", help="validation FASTA")
+    p.add_argument("--test-fasta", help="test FASTA")
+    p.add_argument("--labels", required=True, help="TSV: header 'id' then class names; one 0/1 row per record")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--split", type=_fractions, default=(0.7, 0.1, 0.2), help="train,valid,test fractions")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
@@ -322,8 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="IUPAC codes such as N: spread over the bases they stand for, or all zeros (default uniform)")
     p.add_argument("--length-mode", choices=["error", "pad", "crop"], default="error",
                    help="unequal lengths: reject, or centre-pad/crop to --length (default error)")
-    p.add_argument("--length", type=_positive_int, help="target length for pad/crop")
+    p.add_argument("--length", type=_positive_int, help="target length for pad/crop (default longest/shortest)")
     p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif when scoring")
+    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=_encode)
     return parser
 

@@ -365,17 +365,3 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
     return dataset
 
 
-
-def read_class_motif_ids(path: str | os.PathLike) -> dict[str, list[str]]:
-    """Read only a dataset file's class -> JASPAR IDs mapping (no arrays)."""
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as h5:
-            text = h5.attrs.get("class_motif_ids")
-    except FileNotFoundError:
-        raise KerasMotifsError(f"{path}: dataset file not found") from None
-    except OSError:
-        raise KerasMotifsError(f"{path}: not an HDF5 file") from None
-    if text is None:
-        raise KerasMotifsError(f"{path}: the dataset records no class motif IDs (attribute class_motif_ids)")
-    return json.loads(text)

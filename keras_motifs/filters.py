@@ -399,23 +399,6 @@ def write_filter_table(result: LayerFilters, path: str | os.PathLike) -> None:
         writer.writerows(rows)
 
 
-def read_filter_ids(path: str | os.PathLike) -> list[str]:
-    """Every filter ID of a layer, from its ``.filters.tsv`` table or, failing that, its MEME file."""
-    from keras_motifs.motifs import read_meme
-
-    path = Path(path)
-    if path.suffix == ".tsv":
-        try:
-            with open(path, newline="") as handle:
-                ids = [row["filter"] for row in csv.DictReader(handle, delimiter="\t")]
-        except FileNotFoundError:
-            raise KerasMotifsError(f"{path}: filter table not found") from None
-        except KeyError:
-            raise KerasMotifsError(f"{path}: not a filter table (no 'filter' column)") from None
-        return ids
-    return [motif.id for motif in read_meme(path)]
-
-
 def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a saved Keras model, with a clear error for a missing or unreadable file."""
     path = Path(path)

@@ -10,6 +10,7 @@ activated), so they are comparable between layers and runs.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -230,8 +231,9 @@ def score_files(
     tomtom_path : str or PathLike
         Tomtom tsv of the layer's filters (MEME's or :func:`~keras_motifs.tomtom.write_tomtom_tsv`'s).
     filters_path : str or PathLike
-        The layer's MEME file, the Tomtom queries: gives the filter IDs and, by its
-        name (``<layer>.meme``), the layer name.
+        The layer's ``<layer>.filters.tsv`` (every filter, also those that never
+        activated) or, failing that, its MEME file (the Tomtom queries); gives
+        the filter IDs and, by its name, the layer name.
     out_path : str or PathLike
         Output JSON, written atomically.
     ground_truth : str or PathLike or None
@@ -248,14 +250,32 @@ def score_files(
         The score written, as :func:`score_tomtom` returns it.
     """
     table = read_tomtom_tsv(tomtom_path)
-    filter_ids = [m.id for m in read_meme(filters_path)]
+    filter_ids = read_filter_ids(filters_path)
     score = score_tomtom(
         table,
         filter_ids,
         ground_truth=resolve_ground_truth(ground_truth),
         target_names=load_database(database),
         evalue_threshold=evalue_threshold,
-        layer=Path(filters_path).stem,
+        layer=Path(filters_path).name.split(".")[0],
     )
     write_json(out_path, score)
     return score
+
+
+def read_filter_ids(path: str | os.PathLike) -> list[str]:
+    """Every filter ID of a layer, from its ``.filters.tsv`` table or its MEME file.
+
+    The table lists every filter, also those that never activated and so have no
+    motif in the MEME file: only the table gives the right denominator.
+    """
+    path = Path(path)
+    if path.suffix != ".tsv":
+        return [motif.id for motif in read_meme(path)]
+    try:
+        with open(path, newline="") as handle:
+            return [row["filter"] for row in csv.DictReader(handle, delimiter="\t")]
+    except FileNotFoundError:
+        raise KerasMotifsError(f"{path}: filter table not found") from None
+    except KeyError:
+        raise KerasMotifsError(f"{path}: not a filter table (no 'filter' column)") from None

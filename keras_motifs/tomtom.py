@@ -128,7 +128,7 @@ def tomtom(
     Parameters
     ----------
     queries : sequence of Motif
-        Query motifs (e.g. a layer's filters), unique IDs.
+        Query motifs (e.g. a layer's filters), unique IDs; none gives an empty table.
     targets : sequence of Motif
         Target database (e.g. :func:`load_database` of ``"JASPAR2016"``), unique IDs.
         Tomtom's p-values use the target columns as background: give a whole
@@ -171,9 +171,11 @@ def tomtom(
     also multiplies by an estimate of the fraction of null tests (Storey's pi0,
     0.96-0.99 on its sample), so its q-values are up to a few percent lower.
     """
-    queries = _check_motifs(queries, "queries")
     targets = _check_motifs(targets, "targets")
     _check_options(engine, thresh, evalue, min_overlap, dist)
+    if not isinstance(queries, Motif) and len(list(queries)) == 0:
+        return _empty_table()  # e.g. a layer whose filters never activated
+    queries = _check_motifs(queries, "queries")
     if engine == "memelite":
         return _tomtom_memelite(queries, targets, thresh, evalue)
     return _tomtom_meme(queries, targets, thresh, evalue, min_overlap, dist, tomtom_path, workdir)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.filters import extract_filters, write_layer_motifs, read_filter_ids
+from keras_motifs.filters import extract_filters, write_layer_motifs
+from keras_motifs.scoring import read_filter_ids
 from keras_motifs.jaspar import PAPER_TFS, get_motif
 from keras_motifs.models import build_model
 from keras_motifs.motifs import read_meme

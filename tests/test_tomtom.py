@@ -184,7 +184,9 @@ def test_bad_options(jaspar):
     with pytest.raises(KerasMotifsError, match="appears twice"):
         tomtom(queries + queries, jaspar)
     with pytest.raises(KerasMotifsError, match="no motifs"):
-        tomtom([], jaspar)
+        tomtom(queries, [])
+    empty = tomtom([], jaspar)  # a layer whose filters never activated
+    assert empty.empty and list(empty.columns) == TOMTOM_COLUMNS
 
 
 def test_load_database(tmp_path, jaspar):
