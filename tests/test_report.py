@@ -1,0 +1,213 @@
+"""Tests of keras_motifs.report on hand-made run folders (no training)."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.report import RUN_COLUMNS, TABLE_COLUMNS, read_runs, summary_table, write_report
+
+MEME_HEADER = """MEME version 4
+
+ALPHABET= ACGT
+
+strands: + -
+
+Background letter frequencies
+A 0.25 C 0.25 G 0.25 T 0.25
+"""
+
+# Three filters of width 4: a sharp "GATA", a half-informative one, a flat (dead) one.
+FILTER_ROWS = {
+    "filter0": ["0 0 1 0", "1 0 0 0", "0 0 0 1", "1 0 0 0"],
+    "filter1": ["0.5 0.5 0 0", "0 0.5 0.5 0", "0 0 0.5 0.5", "0.5 0 0 0.5"],
+    "filter2": ["0.25 0.25 0.25 0.25"] * 4,
+}
+
+
+def _meme_text(ids):
+    blocks = [MEME_HEADER]
+    for fid in ids:
+        rows = FILTER_ROWS[fid]
+        blocks.append(f"MOTIF {fid}\nletter-probability matrix: alength= 4 w= {len(rows)} nsites= 20 E= 0\n"
+                      + "\n".join(rows) + "\n")
+    return "\n".join(blocks)
+
+
+def _spec(pools, kernels=(19, 5)):
+    return {"name": "x", "conv_layers": [
+        {"filters": 3, "kernel_size": k, "pool_size": p, "pool_stride": None,
+         "activation": "relu", "dropout": 0.1} for k, p in zip(kernels, pools)]}
+
+
+def _score(layer, any_frac, gt_frac):
+    hits = [
+        {"filter": "filter0", "best_jaspar_id": "MA0035.3", "best_jaspar_name": "Gata1",
+         "best_evalue": 2e-5, "best_gt_tf": "Gata1", "best_gt_id": "MA0035.3", "best_gt_evalue": 2e-5},
+        {"filter": "filter1", "best_jaspar_id": "MA0079.3", "best_jaspar_name": "SP1",
+         "best_evalue": 0.03, "best_gt_tf": None, "best_gt_id": None, "best_gt_evalue": None},
+        {"filter": "filter2", "best_jaspar_id": None, "best_jaspar_name": None,
+         "best_evalue": None, "best_gt_tf": None, "best_gt_id": None, "best_gt_evalue": None},
+    ]
+    return {"layer": layer, "num_filters": 3, "evalue_threshold": 0.1,
+            "match_any_frac": any_frac, "match_gt_frac": gt_frac,
+            "tf_coverage": {"Gata1": gt_frac > 0}, "filters": hits}
+
+
+def make_run(root, name, arch, trial, pools, auroc, aupr, scores=None, history=True):
+    """Write one fake run folder; ``scores`` maps layer -> (match_any, match_gt)."""
+    run = Path(root) / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({
+        "arch": arch, "trial": trial, "spec": _spec(pools), "class_names": ["Gata1", "SP1"],
+        "seed": trial, "epochs": 3}))
+    (run / "metrics.json").write_text(json.dumps({
+        "auroc": {"Gata1": auroc, "SP1": auroc}, "aupr": {"Gata1": aupr, "SP1": aupr},
+        "mean_auroc": auroc, "mean_aupr": aupr}))
+    if history:
+        pd.DataFrame({"epoch": [0, 1, 2], "loss": [0.6, 0.5, 0.4], "val_loss": [0.6, 0.55, 0.5],
+                      "motif_match_frac": [0.0, 1 / 3, 2 / 3], "motif_gt_frac": [0.0, 0.0, 1 / 3]}
+                     ).to_csv(run / "history.csv", index=False)
+    for layer, (any_frac, gt_frac) in (scores or {}).items():
+        motifs = run / "motifs"
+        motifs.mkdir(exist_ok=True)
+        (motifs / f"{layer}.meme").write_text(_meme_text(["filter0", "filter1", "filter2"]))
+        (motifs / f"{layer}.filters.tsv").write_text(
+            "filter\tlayer\twidth\tnum_sites\tmax_activation\tconsensus\n"
+            f"filter0\t{layer}\t4\t10\t2.0\tGATA\nfilter1\t{layer}\t4\t5\t1.0\tMSKW\n"
+            f"filter2\t{layer}\t4\t0\t0.0\tNNNN\n")
+        (motifs / f"{layer}.tomtom.tsv").write_text(
+            "Query_ID\tTarget_ID\tOptimal_offset\tp-value\tE-value\tq-value\tOverlap\t"
+            "Query_consensus\tTarget_consensus\tOrientation\n"
+            "filter0\tMA0035.3\t0\t1e-7\t2e-5\t4e-5\t4\tGATA\tGATA\t+\n"
+            "filter1\tMA0079.3\t0\t1e-4\t0.03\t0.05\t4\tMSKW\tGGGCGG\t+\n\n# Tomtom\n")
+        (motifs / f"{layer}.score.json").write_text(json.dumps(_score(layer, any_frac, gt_frac)))
+    return run
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """Three runs: cnn-25 (two trials, one layer), cnn-1 (one trial, two layers), cnn-4 (no motifs)."""
+    runs = tmp_path / "runs"
+    return [
+        make_run(runs, "cnn-25_t0", "cnn-25", 0, (25, 4), 0.90, 0.60, {"conv1": (1.0, 2 / 3)}),
+        make_run(runs, "cnn-25_t1", "cnn-25", 1, (25, 4), 0.94, 0.70, {"conv1": (2 / 3, 1 / 3)}),
+        make_run(runs, "cnn-1_t0", "cnn-1", 0, (1, 100), 0.92, 0.65,
+                 {"conv1": (1 / 3, 0.0), "conv2": (1.0, 2 / 3)}),
+        make_run(runs, "cnn-4_t0", "cnn-4", 0, (4, 25), 0.91, 0.62, history=False),
+    ]
+
+
+def test_write_report_files_and_table(sweep, tmp_path):
+    out = tmp_path / "report"
+    report = write_report(sweep, out)
+    assert report == out / "report.html"
+    for name in ["report.html", "table.tsv", "table.md", "runs.tsv", "figures/match_vs_pool.png",
+                 "figures/auroc_vs_pool.png", "figures/motif_match_per_epoch.png"]:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    # one logo grid per run and layer with a .meme file
+    logos = sorted(p.name for p in (out / "figures" / "logos").iterdir())
+    assert logos == ["cnn-1_trial0_conv1.png", "cnn-1_trial0_conv2.png",
+                     "cnn-25_trial0_conv1.png", "cnn-25_trial1_conv1.png"]
+    # no temporary files left behind
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+
+    table = pd.read_csv(out / "table.tsv", sep="\t", keep_default_na=False, na_values=[""])
+    assert list(table.columns) == TABLE_COLUMNS
+    # rows by first pool size; cnn-1's deeper layer right after its first layer
+    assert list(table["model"]) == ["cnn-1", "cnn-1 (conv2)", "cnn-4", "cnn-25"]
+    assert list(table["first_pool_size"]) == [1, 1, 4, 25]
+    assert list(table["n_trials"]) == [1, 1, 1, 2]
+    rows = table.set_index("model")
+    cnn25 = rows.loc["cnn-25"]
+    assert cnn25["auroc_mean"] == pytest.approx(0.92)
+    assert cnn25["auroc_std"] == pytest.approx(np.std([0.90, 0.94], ddof=1), rel=1e-5)
+    assert cnn25["aupr_mean"] == pytest.approx(0.65)
+    assert cnn25["aupr_std"] == pytest.approx(np.std([0.60, 0.70], ddof=1), rel=1e-5)
+    assert cnn25["match_any_mean"] == pytest.approx(5 / 6, rel=1e-5)
+    assert cnn25["match_any_std"] == pytest.approx(np.std([1.0, 2 / 3], ddof=1), rel=1e-5)
+    assert cnn25["match_gt_mean"] == pytest.approx(0.5, rel=1e-5)
+    assert cnn25["match_gt_std"] == pytest.approx(np.std([2 / 3, 1 / 3], ddof=1), rel=1e-5)
+    deeper = rows.loc["cnn-1 (conv2)"]
+    assert deeper["layer"] == "conv2"
+    assert deeper["match_any_mean"] == pytest.approx(1.0)
+    assert deeper["match_gt_mean"] == pytest.approx(2 / 3, rel=1e-5)
+    assert rows.loc["cnn-1", "match_gt_mean"] == 0.0
+    # single trial: no standard deviation; a run without motifs: empty match columns
+    assert np.isnan(rows.loc["cnn-1", "auroc_std"])
+    assert rows.loc["cnn-4", "auroc_mean"] == pytest.approx(0.91)
+    assert np.isnan(rows.loc["cnn-4", "match_any_mean"]) and np.isnan(rows.loc["cnn-4", "match_gt_mean"])
+
+    md = (out / "table.md").read_text()
+    assert "| cnn-25 | 25 | 2 | 0.920 ± 0.028 | 0.650 ± 0.071 | 0.833 ± 0.236 | 0.500 ± 0.236 |" in md
+    assert "| cnn-1 (conv2) | 1 | 1 |" in md
+    assert "| cnn-4 | 4 | 1 | 0.910 | 0.620 | – | – |" in md
+
+
+def test_html_references_every_image(sweep, tmp_path):
+    out = tmp_path / "report"
+    page = write_report(sweep, out).read_text()
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    pngs = {p.relative_to(out).as_posix() for p in out.rglob("*.png")}
+    assert set(sources) == pngs and len(sources) == len(pngs) == 7
+    assert all(not Path(s).is_absolute() for s in sources)
+    for model in ["cnn-1", "cnn-1 (conv2)", "cnn-4", "cnn-25"]:
+        assert f"<td>{model}</td>" in page
+    assert "0.920 ± 0.028" in page
+
+
+def test_arch_order_and_rerun_replaces_report(sweep, tmp_path):
+    out = tmp_path / "report"
+    (out / "keep.txt").parent.mkdir(parents=True)
+    (out / "keep.txt").write_text("a sweep's own file")
+    write_report(sweep, out, arch_order=["cnn-25", "cnn-1"])
+    table = pd.read_csv(out / "table.tsv", sep="\t")
+    assert list(table["model"]) == ["cnn-25", "cnn-1", "cnn-1 (conv2)", "cnn-4"]
+    write_report(sweep[:1], out)
+    assert pd.read_csv(out / "table.tsv", sep="\t")["model"].tolist() == ["cnn-25"]
+    assert [p.name for p in (out / "figures" / "logos").iterdir()] == ["cnn-25_trial0_conv1.png"]
+    assert (out / "keep.txt").read_text() == "a sweep's own file"
+
+
+def test_runs_without_motifs_or_history(tmp_path):
+    runs = [make_run(tmp_path, f"r{i}", "cnn-2", i, (2, 50), 0.8 + 0.1 * i, 0.5, history=False)
+            for i in range(2)]
+    out = tmp_path / "report"
+    page = write_report(runs, out).read_text()
+    assert not (out / "figures" / "match_vs_pool.png").exists()
+    assert not (out / "figures" / "motif_match_per_epoch.png").exists()
+    assert re.findall(r'<img src="([^"]+)"', page) == ["figures/auroc_vs_pool.png"]
+    table = summary_table(read_runs(runs))
+    assert table.loc[0, "auroc_mean"] == pytest.approx(0.85)
+    assert table.loc[0, "n_trials"] == 2
+
+
+def test_read_runs_rows(sweep):
+    frame = read_runs(sweep)
+    assert list(frame.columns) == RUN_COLUMNS
+    assert len(frame) == 5  # cnn-25 x2, cnn-1 conv1 + conv2, cnn-4 without motifs
+    assert frame.loc[frame["arch"] == "cnn-4", "layer"].tolist() == [""]
+
+
+@pytest.mark.parametrize("missing", ["config.json", "metrics.json"])
+def test_missing_required_file_names_folder_and_file(sweep, tmp_path, missing):
+    (sweep[1] / missing).unlink()
+    with pytest.raises(KerasMotifsError, match=rf"cnn-25_t1.*{re.escape(missing)}"):
+        write_report(sweep, tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+
+
+def test_bad_config_and_arguments(sweep, tmp_path):
+    config = json.loads((sweep[0] / "config.json").read_text())
+    del config["spec"]["conv_layers"]
+    (sweep[0] / "config.json").write_text(json.dumps(config))
+    with pytest.raises(KerasMotifsError, match=r"config\.json: missing \['spec'\]\['conv_layers'\]"):
+        read_runs(sweep)
+    with pytest.raises(KerasMotifsError, match="no run folders"):
+        write_report([], tmp_path / "report")
+    with pytest.raises(KerasMotifsError, match="run folder not found"):
+        read_runs([tmp_path / "nope"])
