@@ -158,7 +158,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
             logs["motif_match_frac"] = float(score["match_any_frac"])
             if self.ground_truth:
                 logs["motif_gt_frac"] = float(score["match_gt_frac"])
-            logger.info("epoch %d: %s", epoch + 1, _describe(score))
+            logger.debug("epoch %d: %s", epoch + 1, _describe(score))
         else:
             logs["motif_match_frac"] = math.nan
             if self.ground_truth:
@@ -168,7 +168,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         # Runs after EarlyStopping(restore_best_weights=True) when listed after it,
         # and then scores the weights the model ends with.
         self.final_score = self.score()
-        logger.info("end of training: %s", _describe(self.final_score))
+        logger.debug("end of training: %s", _describe(self.final_score))
 
 
 def _describe(score: dict) -> str:

@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from keras_motifs import __version__
@@ -159,9 +160,16 @@ def _report(args) -> None:
 
 
 def _run(args) -> None:
-    from keras_motifs.experiment import run_experiment
+    from keras_motifs.experiment import resolve_sweep, run_experiment
 
-    run_experiment(args)
+    sweep = resolve_sweep(
+        args.profile, args.config, archs=args.archs, trials=args.trials, epochs=args.epochs,
+        num_seqs=args.num_seqs, data=args.data, engine=args.engine, jaspar_release=args.jaspar_release,
+        seed=args.seed,
+    )
+    start = time.monotonic()
+    ran = run_experiment(sweep, args.out)
+    print(f"wrote {Path(args.out) / 'report.html'}: {len(ran)} steps ran in {(time.monotonic() - start) / 60:.1f} min")
 
 
 def _classes(items: list[str] | None) -> dict:

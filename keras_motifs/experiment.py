@@ -1,0 +1,328 @@
+"""``keras-motifs run``: the paper's experiment end to end, as resumable steps.
+
+Steps: simulate (or take a dataset) -> train each architecture x trial (with the
+motif-match callback) -> extract the filters of each readable conv layer on the
+test set -> Tomtom -> score -> report. Every step writes its outputs atomically
+and is skipped when they already exist, so a run killed half way continues where
+it stopped when started again.
+
+Layout of the experiment folder::
+
+    DIR/data/synthetic.h5
+    DIR/runs/<arch>/trial<k>/            a trained-run folder (docs/design.md)
+    DIR/runs/<arch>/trial<k>/motifs/     <layer>.meme, .filters.tsv, .tomtom.tsv, .score.json
+    DIR/table.tsv, table.md, report.html, figures
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import write_json
+from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, get_spec
+
+
+@dataclass
+class Sweep:
+    """Everything a run of the experiment needs; profiles and config files fill it in.
+
+    Attributes
+    ----------
+    archs : list of str
+        Architecture names of the registry.
+    trials : int
+        Trials per architecture; trial k trains with seed ``seed + k``.
+    epochs, patience, lr, batch_size
+        Training settings (see :func:`keras_motifs.training.fit`).
+    num_seqs, length : int
+        Size of the synthetic dataset (ignored with ``data``).
+    data : str, optional
+        A dataset file to use instead of simulating.
+    engine : str
+        Tomtom engine, ``"memelite"`` or ``"meme"``.
+    jaspar_release : str
+        JASPAR release of the database and of the synthetic motifs.
+    seed : int
+        Base seed of the data and of the trials.
+    method : str
+        Filter extraction method, ``"code"`` or ``"paper"``.
+    callback_every : int
+        Score first-layer filters every this many epochs during training (0: never).
+    """
+
+    archs: list[str] = field(default_factory=lambda: list(POOLING_SWEEP))
+    trials: int = 1
+    epochs: int = 100
+    patience: int = 20
+    lr: float = 3e-4
+    batch_size: int = 100
+    num_seqs: int = 25000
+    length: int = 200
+    data: str | None = None
+    engine: str = "memelite"
+    jaspar_release: str = "JASPAR2016"
+    seed: int = 0
+    method: str = "code"
+    callback_every: int = 1
+
+
+#: Preset sweeps. ``quick`` runs the seven pooling architectures once on this kind of
+#: machine (2 CPU cores) in about 20 minutes, at the released code's learning rate
+#: (1e-3) so that filters converge in few epochs; ``paper`` is the full protocol.
+PROFILES: dict[str, dict] = {
+    "quick": {"archs": list(POOLING_SWEEP), "trials": 1, "epochs": 25, "patience": 5, "lr": 1e-3},
+    "paper": {"archs": list(ARCHITECTURES), "trials": 5, "epochs": 100, "patience": 20, "lr": 3e-4},
+}
+
+
+def resolve_sweep(profile: str = "quick", config: str | os.PathLike | None = None, **overrides) -> Sweep:
+    """Combine a profile, a YAML config file and explicit overrides (in that order of precedence, lowest first).
+
+    Parameters
+    ----------
+    profile : str
+        ``"quick"`` or ``"paper"``. Default is "quick".
+    config : str or PathLike, optional
+        YAML file with any of the fields of :class:`Sweep`. Default is None.
+    **overrides
+        Fields of :class:`Sweep`; None values are ignored.
+
+    Returns
+    -------
+    Sweep
+    """
+    if profile not in PROFILES:
+        raise KerasMotifsError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    values = dict(PROFILES[profile])
+    if config is not None:
+        values.update(_read_config(Path(config)))
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    known = {f.name for f in dataclasses.fields(Sweep)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise KerasMotifsError(f"unknown sweep setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if isinstance(values.get("archs"), str):
+        values["archs"] = [name.strip() for name in values["archs"].split(",") if name.strip()]
+    sweep = Sweep(**values)
+    _check_sweep(sweep, where=str(config) if config else "sweep")
+    return sweep
+
+
+def _read_config(path: Path) -> dict:
+    """Read a YAML sweep file (keys as on the command line, dashes or underscores)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise KerasMotifsError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise KerasMotifsError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise KerasMotifsError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return {str(key).replace("-", "_"): value for key, value in data.items()}
+
+
+def _check_sweep(sweep: Sweep, where: str) -> None:
+    """Validate a sweep before any work starts."""
+    if not sweep.archs:
+        raise KerasMotifsError(f"{where}: no architectures given")
+    for name in sweep.archs:
+        get_spec(name)  # unknown names fail here, listing the known ones
+    for name in ("trials", "epochs", "batch_size", "num_seqs", "length"):
+        value = getattr(sweep, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise KerasMotifsError(f"{where}: {name} must be a positive integer, got {value!r}")
+    for name in ("patience", "callback_every"):
+        value = getattr(sweep, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise KerasMotifsError(f"{where}: {name} must be an integer >= 0, got {value!r}")
+    if not isinstance(sweep.lr, (int, float)) or not sweep.lr > 0:
+        raise KerasMotifsError(f"{where}: lr must be a positive number, got {sweep.lr!r}")
+    if sweep.engine not in ("memelite", "meme"):
+        raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
+    if sweep.method not in ("code", "paper"):
+        raise KerasMotifsError(f"{where}: method must be 'code' or 'paper', got {sweep.method!r}")
+
+
+def readable_layers(spec: ArchitectureSpec) -> list[str]:
+    """Conv layers of a spec whose filters have a fixed window: up to the first pool.
+
+    The same rule as :func:`keras_motifs.filters.readable_conv_layers`, on the spec,
+    so the steps are known before any model exists.
+    """
+    names = []
+    for i, layer in enumerate(spec.conv_layers, start=1):
+        names.append(f"conv{i}")
+        if layer.pool_size > 1 or layer.stride > 1:
+            break
+    return names
+
+
+@dataclass
+class Step:
+    """One unit of work: its outputs, and the action that writes them atomically."""
+
+    name: str
+    outputs: list[Path]
+    action: Callable[[], None]
+
+    def done(self) -> bool:
+        return all(path.exists() for path in self.outputs)
+
+
+class Progress:
+    """An overall text bar, and one line per finished step with its elapsed time."""
+
+    def __init__(self, total: int, stream=None):
+        self.total = total
+        self.finished = 0
+        self.stream = stream or sys.stdout
+        self.start = time.monotonic()
+
+    def line(self, name: str, status: str, seconds: float | None = None) -> None:
+        self.finished += 1
+        width = 20
+        filled = round(width * self.finished / self.total)
+        bar = "#" * filled + "." * (width - filled)
+        took = f" in {seconds:.1f} s" if seconds is not None else ""
+        total = time.monotonic() - self.start
+        print(f"[{bar}] {self.finished}/{self.total} {name}: {status}{took} (total {total / 60:.1f} min)",
+              file=self.stream, flush=True)
+
+
+def plan(sweep: Sweep, out_dir: Path) -> tuple[list[Step], Path, list[Path]]:
+    """The steps of a sweep in order, the dataset path and the run folders."""
+    data_path = Path(sweep.data) if sweep.data else out_dir / "data" / "synthetic.h5"
+    steps: list[Step] = []
+    if not sweep.data:
+        steps.append(Step("simulate", [data_path], lambda: _simulate(sweep, data_path)))
+    run_dirs = []
+    for arch in sweep.archs:
+        spec = get_spec(arch)
+        for trial in range(sweep.trials):
+            run_dir = out_dir / "runs" / arch / f"trial{trial}"
+            run_dirs.append(run_dir)
+            label = f"{arch} trial {trial}"
+            steps.append(Step(f"train {label}", [run_dir / "model.keras"],
+                              lambda r=run_dir, s=spec, t=trial: _train(sweep, data_path, s, t, r)))
+            motifs = run_dir / "motifs"
+            layers = readable_layers(spec)
+            steps.append(Step(
+                f"filters {label}",
+                [motifs / f"{layer}.{kind}" for layer in layers for kind in ("meme", "filters.tsv")],
+                lambda r=run_dir, ls=layers: _filters(sweep, data_path, r, ls),
+            ))
+            for layer in layers:
+                steps.append(Step(f"tomtom {label} {layer}", [motifs / f"{layer}.tomtom.tsv"],
+                                  lambda m=motifs, l=layer: _tomtom(sweep, m, l)))
+                steps.append(Step(f"score {label} {layer}", [motifs / f"{layer}.score.json"],
+                                  lambda m=motifs, l=layer: _score(sweep, data_path, m, l)))
+    return steps, data_path, run_dirs
+
+
+def _simulate(sweep: Sweep, path: Path) -> None:
+    from keras_motifs.data import simulate, write_dataset
+
+    write_dataset(path, simulate(num_seqs=sweep.num_seqs, length=sweep.length, seed=sweep.seed,
+                                 jaspar_release=sweep.jaspar_release))
+
+
+def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, run_dir: Path) -> None:
+    from keras_motifs.callbacks import MotifMatchCallback
+    from keras_motifs.data import load_dataset
+    from keras_motifs.training import train_run
+
+    dataset = load_dataset(data_path)
+    callbacks = []
+    if sweep.callback_every:
+        callbacks.append(MotifMatchCallback.for_dataset(
+            dataset, every=sweep.callback_every, database=sweep.jaspar_release, engine=sweep.engine))
+    train_run(dataset, spec, run_dir, epochs=sweep.epochs, patience=sweep.patience, learning_rate=sweep.lr,
+              batch_size=sweep.batch_size, seed=sweep.seed + trial, trial=trial, callbacks=callbacks,
+              overwrite=True, verbose=0)
+
+
+def _filters(sweep: Sweep, data_path: Path, run_dir: Path, layers: list[str]) -> None:
+    from keras_motifs.filters import write_layer_motifs
+
+    write_layer_motifs(run_dir / "model.keras", data_path, layers=layers, split="test", method=sweep.method,
+                       out_dir=run_dir / "motifs")
+
+
+def _tomtom(sweep: Sweep, motifs: Path, layer: str) -> None:
+    from keras_motifs.motifs import read_meme
+    from keras_motifs.tomtom import load_database, tomtom, write_tomtom_tsv
+
+    table = tomtom(read_meme(motifs / f"{layer}.meme"), load_database(sweep.jaspar_release), engine=sweep.engine)
+    write_tomtom_tsv(table, motifs / f"{layer}.tomtom.tsv")
+
+
+def _score(sweep: Sweep, data_path: Path, motifs: Path, layer: str) -> None:
+    from keras_motifs.scoring import score_files
+
+    score_files(motifs / f"{layer}.tomtom.tsv", motifs / f"{layer}.filters.tsv", motifs / f"{layer}.score.json",
+                ground_truth=data_path, database=sweep.jaspar_release)
+
+
+def _check_output_dir(out_dir: Path) -> None:
+    """Fail before any work if the experiment folder cannot be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise KerasMotifsError(f"{out_dir}: cannot create the output folder ({err.strerror})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise KerasMotifsError(f"{out_dir}: output folder is not writable")
+
+
+def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> list[str]:
+    """Run (or resume) a sweep in ``out_dir`` and write its report there.
+
+    Parameters
+    ----------
+    sweep : Sweep
+        What to run, from :func:`resolve_sweep`.
+    out_dir : str or PathLike
+        Experiment folder; re-running with the same folder skips the steps done.
+    stream : file-like, optional
+        Where progress lines go. Default is None: standard output.
+
+    Returns
+    -------
+    list of str
+        Names of the steps that ran (not skipped), the report last.
+    """
+    from keras_motifs.report import write_report
+
+    out_dir = Path(out_dir)
+    if sweep.data:
+        from keras_motifs.data import load_dataset
+
+        load_dataset(sweep.data, splits=())  # an unreadable dataset fails before any work
+    _check_output_dir(out_dir)
+    steps, _, run_dirs = plan(sweep, out_dir)
+    write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
+    progress = Progress(len(steps) + 1, stream)
+    ran = []
+    for step in steps:
+        if step.done():
+            progress.line(step.name, "already done")
+            continue
+        start = time.monotonic()
+        step.action()
+        ran.append(step.name)
+        progress.line(step.name, "done", time.monotonic() - start)
+    start = time.monotonic()
+    report = write_report(run_dirs, out_dir, arch_order=sweep.archs)
+    ran.append("report")
+    progress.line("report", f"wrote {report}", time.monotonic() - start)
+    return ran
