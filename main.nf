@@ -67,7 +67,11 @@ workflow {
     }
     ch_versions = ch_versions.mix(ch_tomtom.versions)
 
-    SCORE(ch_tomtom.tsv.join(ch_layers), ch_data, ch_db)
+    // Scores divide by every filter, also those that never activated: the .filters.tsv lists them all.
+    ch_filter_tables = FILTERS.out.filters
+        .transpose()
+        .map { meta, table -> [meta + [layer: table.name - ~/\.filters\.tsv$/], table] }
+    SCORE(ch_tomtom.tsv.join(ch_filter_tables), ch_data, ch_db)
     ch_versions = ch_versions.mix(SCORE.out.versions)
 
     // Every piece of every run, and runs trained elsewhere, into one report.

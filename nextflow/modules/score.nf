@@ -3,7 +3,7 @@ process SCORE {
     label 'process_single'
 
     input:
-    tuple val(meta), path(tomtom), path(query)
+    tuple val(meta), path(tomtom), path(filters)
     path(data)
     path(db)
 
@@ -19,7 +19,7 @@ process SCORE {
     mkdir -p ${prefix}/motifs
     keras-motifs score \\
         --tomtom ${tomtom} \\
-        --filters ${query} \\
+        --filters ${filters} \\
         --ground-truth ${data} \\
         --db ${db} \\
         --out ${prefix}/motifs/${meta.layer}.score.json \\
