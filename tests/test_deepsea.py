@@ -227,3 +227,25 @@ def test_refuses_incomplete_or_damaged_tarballs(bundle, tmp_path):
     with pytest.raises(KerasMotifsError, match=r"damaged\.tar\.gz: (cannot read the tarball|damaged tarball)"):
         convert_deepsea(damaged, tmp_path / "o.h5")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_in_vivo_data_runs_through_the_whole_sweep(tmp_path, capsys):
+    """Convert a fabricated bundle with the CLI, then `run --data` on the 1000-nt sequences."""
+    from keras_motifs.cli import main
+
+    rng = np.random.default_rng(3)
+    columns = list(PAPER_CLASS_INDICES.values())
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    for split, num in (("train", 60), ("valid", 20), ("test", 30)):
+        positives = {row: list(rng.choice(columns, size=2, replace=False)) for row in range(num)}
+        seqs, y = make_split(rng, num, positives)
+        (write_v73 if split == "train" else write_v5)(folder / f"{split}.mat", split, deepsea_one_hot(seqs), y)
+    assert main(["deepsea", "--bundle", str(folder), "--out", str(tmp_path / "invivo.h5")]) == 0
+    assert main(["run", "--out", str(tmp_path / "sweep"), "--data", str(tmp_path / "invivo.h5"),
+                 "--archs", "cnn-25", "--epochs", "1"]) == 0, capsys.readouterr().err
+    score = json.loads((tmp_path / "sweep" / "runs" / "cnn-25" / "trial0" / "motifs" / "conv1.score.json").read_text())
+    assert score["num_filters"] == 30 and set(score["tf_coverage"]) == set(PAPER_CLASS_INDICES)
+    config = json.loads((tmp_path / "sweep" / "runs" / "cnn-25" / "trial0" / "config.json").read_text())
+    assert config["input_length"] == 1000 and config["data_source"] == "deepsea"
+    assert (tmp_path / "sweep" / "report.html").is_file()

@@ -1,0 +1,105 @@
+"""keras-motifs run: a tiny sweep end to end, resuming, and bad settings."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from keras_motifs.cli import main
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.experiment import PROFILES, readable_layers, resolve_sweep, run_experiment
+from keras_motifs.models import get_spec
+
+TINY = dict(archs="cnn-1,cnn-25", epochs=1, num_seqs=300, callback_every=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("experiment")
+    log = io.StringIO()
+    ran = run_experiment(resolve_sweep("quick", **TINY), out, stream=log)
+    return out, ran, log.getvalue()
+
+
+def test_tiny_sweep_writes_every_report_file(tiny_run):
+    out, ran, log = tiny_run
+    assert ran == [
+        "simulate",
+        "train cnn-1 trial 0", "filters cnn-1 trial 0",
+        "tomtom cnn-1 trial 0 conv1", "score cnn-1 trial 0 conv1",
+        "tomtom cnn-1 trial 0 conv2", "score cnn-1 trial 0 conv2",
+        "train cnn-25 trial 0", "filters cnn-25 trial 0",
+        "tomtom cnn-25 trial 0 conv1", "score cnn-25 trial 0 conv1",
+        "report",
+    ]
+    for name in ("table.tsv", "table.md", "report.html", "sweep.json"):
+        assert (out / name).is_file()
+    with open(out / "table.tsv", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["model"] for r in rows] == ["cnn-1", "cnn-1 (conv2)", "cnn-25"]
+    for column in ("auroc_mean", "aupr_mean", "match_any_mean", "match_gt_mean"):
+        assert all(0.0 <= float(r[column]) <= 1.0 for r in rows), column
+    logos = sorted(p.name for p in (out / "figures" / "logos").iterdir())
+    assert logos == ["cnn-1_trial0_conv1.png", "cnn-1_trial0_conv2.png", "cnn-25_trial0_conv1.png"]
+    history = (out / "runs" / "cnn-25" / "trial0" / "history.csv").read_text().splitlines()[0]
+    assert "motif_match_frac" in history and "motif_gt_frac" in history
+    score = json.loads((out / "runs" / "cnn-1" / "trial0" / "motifs" / "conv2.score.json").read_text())
+    assert score["num_filters"] == 128 and score["layer"] == "conv2"
+    assert "12/12 report" in log and "train cnn-25 trial 0: done in" in log
+
+
+def test_second_run_redoes_only_the_missing_step(tiny_run):
+    out, _, _ = tiny_run
+    (out / "runs" / "cnn-25" / "trial0" / "motifs" / "conv1.tomtom.tsv").unlink()
+    log = io.StringIO()
+    ran = run_experiment(resolve_sweep("quick", **TINY), out, stream=log)
+    assert ran == ["tomtom cnn-25 trial 0 conv1", "report"]
+    assert "train cnn-1 trial 0: already done" in log.getvalue()
+
+
+def test_profiles_and_config_files(tmp_path):
+    assert resolve_sweep("paper").trials == 5 and len(resolve_sweep("paper").archs) == 17
+    assert resolve_sweep("quick").archs == PROFILES["quick"]["archs"]
+    config = tmp_path / "sweep.yaml"
+    config.write_text("archs: [cnn-2, cnn-50]\ntrials: 2\nnum-seqs: 1000\n")
+    sweep = resolve_sweep("quick", config, trials=3)
+    assert sweep.archs == ["cnn-2", "cnn-50"] and sweep.num_seqs == 1000 and sweep.trials == 3
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("archs: [cnn-3]\n", "unknown architecture 'cnn-3'"),
+        ("epochz: 3\n", "unknown sweep setting(s) epochz"),
+        ("trials: 0\n", "trials must be a positive integer"),
+        ("engine: blast\n", "engine must be"),
+        ("[1, 2]\n", "expected a mapping"),
+        ("a: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_configs_fail_before_work(tmp_path, text, message):
+    config = tmp_path / "sweep.yaml"
+    config.write_text(text)
+    with pytest.raises(KerasMotifsError, match=message):
+        resolve_sweep("quick", config)
+
+
+def test_cli_errors_before_work(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "x"), "--archs", "cnn-1,nope"]) == 2
+    assert "unknown architecture 'nope'" in capsys.readouterr().err
+    (tmp_path / "bad.h5").write_text("not hdf5")
+    assert main(["run", "--out", str(tmp_path / "y"), "--data", str(tmp_path / "bad.h5")]) == 2
+    assert "bad.h5: not an HDF5 file" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["run", "--out", str(blocker / "sub"), "--archs", "cnn-25", "--num-seqs", "100"]) == 2
+    assert "cannot create the output folder" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_readable_layers_from_the_spec():
+    assert readable_layers(get_spec("cnn-25")) == ["conv1"]
+    assert readable_layers(get_spec("cnn-1")) == ["conv1", "conv2"]
+    assert readable_layers(get_spec("cnn-1-1-100")) == ["conv1", "conv2", "conv3"]
+    assert readable_layers(get_spec("cnn-50-2")) == ["conv1"]
