@@ -114,7 +114,8 @@ def _tomtom(args) -> None:
     from keras_motifs.motifs import read_meme
     from keras_motifs.tomtom import load_database, tomtom, write_tomtom_tsv
 
-    table = tomtom(read_meme(args.query), load_database(args.db), engine=args.engine, thresh=args.thresh)
+    table = tomtom(read_meme(args.query), load_database(args.db), engine=args.engine, thresh=args.thresh,
+                   min_overlap=args.min_overlap, dist=args.dist)
     write_tomtom_tsv(table, args.out)
     print(f"wrote {args.out}: {len(table)} hits for {table['Query_ID'].nunique()} query motifs")
 
@@ -275,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release name or a MEME file (default JASPAR2016)")
     p.add_argument("--engine", choices=["memelite", "meme"], default="memelite", help="Tomtom engine (default memelite)")
     p.add_argument("--thresh", type=_positive_float, default=0.1, help="E-value threshold (default 0.1)")
+    p.add_argument("--min-overlap", type=_positive_int, default=1, help="minimum overlap, meme engine only (default 1)")
+    p.add_argument("--dist", default="ed", help="column distance, meme engine only; memelite: ed (default ed)")
     p.set_defaults(handler=_tomtom)
 
     p = sub.add_parser("score", help="match fractions of filters from a Tomtom table")

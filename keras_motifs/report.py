@@ -343,7 +343,8 @@ def _table_caption(runs: pd.DataFrame) -> str:
     return (
         "Mean ± sample standard deviation over trials. AUROC, AUPR: test set, mean over classes. "
         f"Match fractions: filters with {cutoff} against any JASPAR motif / against a "
-        "ground-truth motif of the data, divided by the number of filters of the layer. "
+        "motif of the data's classes (the planted motifs of synthetic data; the relevant TFs' "
+        "motifs of in vivo data), divided by the number of filters of the layer. "
         "Rows named \"model (layer)\" score a deeper convolutional layer of the same models."
     )
 
