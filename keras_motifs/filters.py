@@ -32,6 +32,8 @@ from keras_motifs.layers import ConvBlock
 from keras_motifs.motifs import Motif, consensus, trim, write_meme
 
 METHODS = {"code": 0.5, "paper": 0.7}
+#: Activations of the first pass are kept for the second while smaller than this.
+ACTIVATION_CACHE_BYTES = 256 * 2**20
 #: Layers that only rescale or activate a conv's output, position by position.
 _ELEMENTWISE = (keras.layers.BatchNormalization, keras.layers.Activation, keras.layers.ReLU,
                 keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU)
@@ -223,7 +225,7 @@ def feature_map_model(model: keras.Model, layer: str | int | None = None) -> tup
 
 def _check_sequences(model: keras.Model, x) -> np.ndarray:
     """Validate sequences against the model input."""
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x)
     expected = tuple(model.input_shape[1:])
     if x.ndim != 3 or x.shape[2] != 4:
         raise KerasMotifsError(f"sequences must be one-hot (N, length, 4), got shape {x.shape}")
@@ -234,15 +236,19 @@ def _check_sequences(model: keras.Model, x) -> np.ndarray:
     return x
 
 
-def _windows(x: np.ndarray, field: int, offset: int, positions: int) -> tuple[np.ndarray, np.ndarray]:
-    """One-hot windows of ``field`` positions for every feature-map position, and their validity."""
+def _window_view(x: np.ndarray, field: int, offset: int, positions: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A no-copy view of every ``field``-long window of ``x``, which positions have a whole window, and the shift.
+
+    ``view[n, p + shift]`` is the window, shape=(4, field), of feature-map position
+    ``p`` of sequence ``n`` (it starts ``offset`` positions before ``p``).
+    """
     length = x.shape[1]
     starts = np.arange(positions) - offset
     valid = (starts >= 0) & (starts + field <= length)
-    padded = np.pad(x, ((0, 0), (max(offset, 0), field), (0, 0)))
+    shift = max(offset, 0)
+    padded = np.pad(x, ((0, 0), (shift, field), (0, 0)))
     view = np.lib.stride_tricks.sliding_window_view(padded, field, axis=1)  # (n, L', 4, field)
-    windows = view[:, starts + max(offset, 0)].transpose(0, 1, 3, 2)  # (n, positions, field, 4)
-    return windows, valid
+    return view, valid, shift - offset
 
 
 def extract_filters(
@@ -304,32 +310,40 @@ def filters_from_features(
 
     def batches():
         for start in range(0, len(x), batch_size):
-            chunk = x[start : start + batch_size]
+            chunk = x[start : start + batch_size].astype(np.float32, copy=False)
             yield chunk, keras.ops.convert_to_numpy(features(chunk, training=False))
 
-    peaks = None
-    for _, activation in batches():
+    # First pass: each filter's maximum. The activations are kept for the second pass
+    # while they fit in ACTIVATION_CACHE_BYTES, else computed again (bounded memory).
+    peaks, cached, cached_bytes = None, [], 0
+    for chunk, activation in batches():
         batch_peak = activation.max(axis=(0, 1))
         peaks = batch_peak if peaks is None else np.maximum(peaks, batch_peak)
-    active = peaks > 0
-    cutoff = np.where(active, threshold * peaks, np.inf)
+        cached_bytes += activation.nbytes
+        if cached is not None and cached_bytes <= ACTIVATION_CACHE_BYTES:
+            cached.append((chunk, activation))
+        else:
+            cached = None
+    cutoff = np.where(peaks > 0, threshold * peaks, np.inf)
 
     num_filters = len(peaks)
-    counts = np.zeros((num_filters, field, 4), dtype=np.float64)
+    counts = np.zeros((num_filters, 4, field), dtype=np.float64)  # (filter, letter, position)
     sites = np.zeros(num_filters, dtype=np.int64)
-    for chunk, activation in batches():
-        windows, valid = _windows(chunk, field, offset, activation.shape[1])
+    for chunk, activation in cached if cached is not None else batches():
+        view, valid, shift = _window_view(chunk, field, offset, activation.shape[1])
         if method == "code":
             weights = np.where((activation > cutoff) & valid[None, :, None], activation, 0.0)
-            flat = windows.reshape(-1, field * 4)
-            counts += (weights.reshape(-1, num_filters).T @ flat).reshape(num_filters, field, 4)
+            rows, positions = np.nonzero(weights.any(axis=2))  # only positions where some filter fires
+            windows = view[rows, positions + shift].reshape(len(rows), 4 * field)
+            counts += (weights[rows, positions].T @ windows).reshape(num_filters, 4, field)
             sites += (weights > 0).sum(axis=(0, 1))
         else:
             best = activation.argmax(axis=1)  # (n, filters)
             keep = (activation.max(axis=1) >= cutoff) & valid[best]
             rows, filters = np.nonzero(keep)
-            np.add.at(counts, filters, windows[rows, best[rows, filters]])
+            np.add.at(counts, filters, view[rows, best[rows, filters] + shift])
             sites += keep.sum(axis=0)
+    counts = counts.transpose(0, 2, 1)  # (filter, position, letter)
     ppms = [
         counts[f] / counts[f].sum(axis=1, keepdims=True) if sites[f] > 0 else None for f in range(num_filters)
     ]

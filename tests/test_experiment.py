@@ -71,7 +71,7 @@ def test_profiles_and_config_files(tmp_path):
     "text, message",
     [
         ("archs: [cnn-3]\n", "unknown architecture 'cnn-3'"),
-        ("epochz: 3\n", "unknown sweep setting(s) epochz"),
+        ("epochz: 3\n", r"unknown sweep setting\(s\) epochz"),
         ("trials: 0\n", "trials must be a positive integer"),
         ("engine: blast\n", "engine must be"),
         ("[1, 2]\n", "expected a mapping"),

@@ -75,13 +75,19 @@ def test_dead_filter_gives_an_explicit_empty_result(sequences):
     assert all(np.isfinite(p).all() for p in result.ppms if p is not None)
 
 
-def test_streaming_batches_give_identical_results(sequences):
+@pytest.mark.parametrize("method", ["code", "paper"])
+def test_streaming_batches_give_identical_results(sequences, monkeypatch, method):
+    import keras_motifs.filters
+
     model = planted_model()
-    whole = extract_filters(model, sequences[:300], batch_size=300)
-    streamed = extract_filters(model, sequences[:300], batch_size=7)
-    np.testing.assert_array_equal(whole.num_sites, streamed.num_sites)
-    for a, b in zip(whole.ppms, streamed.ppms):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    whole = extract_filters(model, sequences[:300], batch_size=300, method=method)
+    streamed = extract_filters(model, sequences[:300], batch_size=7, method=method)
+    monkeypatch.setattr(keras_motifs.filters, "ACTIVATION_CACHE_BYTES", 0)  # second forward pass instead
+    recomputed = extract_filters(model, sequences[:300].astype(np.uint8), batch_size=7, method=method)
+    for other in (streamed, recomputed):
+        np.testing.assert_array_equal(whole.num_sites, other.num_sites)
+        for a, b in zip(whole.ppms, other.ppms):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_deeper_layer_window_is_its_receptive_field(sequences):
