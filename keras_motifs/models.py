@@ -15,7 +15,6 @@ outputs come from :meth:`keras_motifs.layers.ConvBlock.feature_map`), then
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 import keras
 
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import read_json
 from keras_motifs.layers import ConvBlock
 
 __all__ = [
@@ -255,12 +255,7 @@ def get_spec(arch: str | ArchitectureSpec | dict, **overrides) -> ArchitectureSp
 def load_spec(path: str | os.PathLike) -> ArchitectureSpec:
     """Read an architecture spec from a JSON file (the form of ``ArchitectureSpec.to_dict``)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise KerasMotifsError(f"{path}: architecture spec file not found") from None
-    except json.JSONDecodeError as err:
-        raise KerasMotifsError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+    data = read_json(path, what="architecture spec file")
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
     return ArchitectureSpec.from_dict(data, where=str(path))
