@@ -1,9 +1,11 @@
 """Tests of keras_motifs.deepsea on tiny fabricated DeepSEA bundles of both MATLAB flavours."""
 
 import json
+import struct
 import tarfile
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -49,9 +51,35 @@ def write_v73(path: Path, key: str, x: np.ndarray, y: np.ndarray, chunk: int = 2
         handle.write(b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2015 HDF5 schema 1.00 .")
 
 
-def write_v5(path: Path, key: str, x: np.ndarray, y: np.ndarray) -> None:
+def write_v5(path: Path, key: str, x: np.ndarray, y: np.ndarray, compress: bool = True) -> None:
     """Write x (N, 4, L) and y (N, 919) as MATLAB v5, the layout loadmat returns."""
-    scipy.io.savemat(path, {f"{key}xdata": x, f"{key}data": y}, do_compression=True)
+    scipy.io.savemat(path, {f"{key}xdata": x, f"{key}data": y}, do_compression=compress)
+
+
+def write_v5_by_hand(path: Path, arrays: dict[str, np.ndarray], order: str) -> None:
+    """Write uncompressed MATLAB v5 of byte order ``order`` ("<" or ">"), which scipy cannot.
+
+    As the MAT-File Format describes: names of up to 4 characters in the small data element form.
+    """
+    classes = {np.dtype(np.uint8): (9, 2), np.dtype(np.float64): (6, 9)}  # (mxCLASS, miTYPE)
+
+    def element(mdtype: int, data: bytes) -> bytes:
+        if len(data) <= 4:  # small data element: byte count in the upper, type in the lower 16 bits
+            return struct.pack(order + "I", len(data) << 16 | mdtype) + data.ljust(4, b"\0")
+        return struct.pack(order + "II", mdtype, len(data)) + data + b"\0" * (-len(data) % 8)
+
+    body = b""
+    for name, value in arrays.items():
+        mx_class, mi_type = classes[value.dtype]
+        matrix = (
+            element(6, struct.pack(order + "II", mx_class, 0))
+            + element(5, struct.pack(order + f"{value.ndim}i", *value.shape))
+            + element(1, name.encode())
+            + element(mi_type, value.astype(value.dtype.newbyteorder(order)).tobytes(order="F"))
+        )
+        body += struct.pack(order + "II", 14, len(matrix)) + matrix
+    header = b"MATLAB 5.0 MAT-file, written by hand".ljust(116) + b"\0" * 8 + struct.pack(order + "H", 0x0100)
+    path.write_bytes(header + (b"IM" if order == "<" else b"MI") + body)
 
 
 def make_split(rng: np.random.Generator, num: int, positive_rows: dict[int, list[int]]):
@@ -65,9 +93,19 @@ def make_split(rng: np.random.Generator, num: int, positive_rows: dict[int, list
     return seqs, y
 
 
+#: Parametrizes the ``bundle`` fixture: MATLAB v5 valid.mat and test.mat compressed or not.
+both_v5_flavours = pytest.mark.parametrize("bundle", [True, False], ids=["v5-compressed", "v5-uncompressed"],
+                                           indirect=True)
+
+
 @pytest.fixture
-def bundle(tmp_path):
-    """A bundle folder (deepsea_train/ as in the tarball) and the expected kept rows per split."""
+def bundle(tmp_path, request):
+    """A bundle folder (deepsea_train/ as in the tarball) and the expected kept rows per split.
+
+    valid.mat and test.mat are MATLAB v5, compressed (scipy's and MATLAB's default) unless
+    the test is marked ``both_v5_flavours``.
+    """
+    compress = getattr(request, "param", True)
     rng = np.random.default_rng(1)
     cebpb, yy1, srf = PAPER_CLASS_INDICES["CEBPB"], PAPER_CLASS_INDICES["YY1"], PAPER_CLASS_INDICES["SRF"]
     plan = {
@@ -80,13 +118,16 @@ def bundle(tmp_path):
     expected = {}
     for split, (num, positives) in plan.items():
         seqs, y = make_split(rng, num, positives)
-        writer = write_v73 if split == "train" else write_v5
-        writer(folder / f"{split}.mat", split, deepsea_one_hot(seqs), y)
+        if split == "train":
+            write_v73(folder / f"{split}.mat", split, deepsea_one_hot(seqs), y)
+        else:
+            write_v5(folder / f"{split}.mat", split, deepsea_one_hot(seqs), y, compress=compress)
         rows = sorted(positives)
         expected[split] = ([seqs[r] for r in rows], y[rows][:, list(PAPER_CLASS_INDICES.values())])
     return tmp_path, expected
 
 
+@both_v5_flavours
 @pytest.mark.parametrize("chunk_size", [1, 3, 100])
 def test_convert_keeps_positive_sequences_in_acgt_order(bundle, tmp_path, chunk_size):
     folder, expected = bundle
@@ -100,7 +141,7 @@ def test_convert_keeps_positive_sequences_in_acgt_order(bundle, tmp_path, chunk_
     assert data.input_length == LENGTH
     for split, (seqs, labels) in expected.items():
         assert decode(data.x[split]) == seqs
-        assert data.x[split].dtype == np.float32 and set(np.unique(data.x[split])) == {0.0, 1.0}
+        assert set(np.unique(data.x[split])) == {0, 1}  # one-hot (load_dataset's dtype is its own business)
         np.testing.assert_array_equal(data.y[split], labels)
     assert {s: v["read"] for s, v in summary["splits"].items()} == {"train": 7, "valid": 3, "test": 4}
     assert {s: v["kept"] for s, v in summary["splits"].items()} == {"train": 4, "valid": 1, "test": 2}
@@ -112,7 +153,8 @@ def test_convert_keeps_positive_sequences_in_acgt_order(bundle, tmp_path, chunk_
         assert json.loads(h5.attrs["parameters"])["class_indices"] == PAPER_CLASS_INDICES
 
 
-def test_channel_order_of_a_known_sequence(tmp_path):
+@pytest.mark.parametrize("compress", [True, False], ids=["v5-compressed", "v5-uncompressed"])
+def test_channel_order_of_a_known_sequence(tmp_path, compress):
     # DeepSEA row order A, G, C, T: channel 1 is G, so "AGCT" must come out as A, G, C, T letters.
     seq = ("AGCT" * 250,)
     y = np.zeros((1, 919), dtype=np.uint8)
@@ -120,8 +162,8 @@ def test_channel_order_of_a_known_sequence(tmp_path):
     x = deepsea_one_hot(list(seq))
     assert x[0, :, :4].tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
     write_v73(tmp_path / "train.mat", "train", x, y, chunk=1)
-    write_v5(tmp_path / "valid.mat", "valid", x, y)
-    write_v5(tmp_path / "test.mat", "test", x, y)
+    write_v5(tmp_path / "valid.mat", "valid", x, y, compress=compress)
+    write_v5(tmp_path / "test.mat", "test", x, y, compress=compress)
     out = tmp_path / "out.h5"
     convert_deepsea(tmp_path, out)
     data = load_dataset(out)
@@ -195,24 +237,108 @@ def test_refuses_bad_arguments(bundle, tmp_path):
         convert_deepsea(tmp_path / "missing", tmp_path / "o.h5")
 
 
-def test_train_is_read_in_slices_aligned_to_its_hdf5_chunks(bundle, tmp_path, monkeypatch):
+@both_v5_flavours
+def test_every_file_is_read_in_slices(bundle, tmp_path, monkeypatch):
     folder, expected = bundle
-    calls = []
-    original = deepsea._open_source
+    calls, v5_reads = [], []
+    original, original_read = deepsea._open_source, deepsea._V5Rows.read
 
     @contextmanager
-    def spy(path, split):
-        with original(path, split) as source:
+    def spy(path, split, scratch):
+        with original(path, split, scratch) as source:
             read = source.read
             source.read = lambda lo, hi: (calls.append((split, lo, hi)), read(lo, hi))[1]
             yield source
 
+    def spy_read(self, lo, hi):
+        v5_reads.append((self.path.name, self.shape, lo, hi))
+        return original_read(self, lo, hi)
+
     monkeypatch.setattr(deepsea, "_open_source", spy)
+    monkeypatch.setattr(deepsea._V5Rows, "read", spy_read)
     convert_deepsea(folder, tmp_path / "o.h5", chunk_size=3)
     # train.mat is chunked by 2 sequences along N: slices of 3 are rounded up to 4.
     assert [(lo, hi) for split, lo, hi in calls if split == "train"] == [(0, 4), (4, 7)]
     assert [(lo, hi) for split, lo, hi in calls if split == "valid"] == [(0, 3)]
-    assert decode(load_dataset(tmp_path / "o.h5").x["train"]) == expected["train"][0]
+    assert [(lo, hi) for split, lo, hi in calls if split == "test"] == [(0, 3), (3, 4)]
+    # The MATLAB v5 files go through the row reader, x and y, slice by slice.
+    assert sorted(v5_reads) == sorted(
+        [("valid.mat", (3, 4, LENGTH), 0, 3), ("valid.mat", (3, 919), 0, 3)]
+        + [("test.mat", (4, 4, LENGTH), lo, hi) for lo, hi in ((0, 3), (3, 4))]
+        + [("test.mat", (4, 919), lo, hi) for lo, hi in ((0, 3), (3, 4))]
+    )
+    data = load_dataset(tmp_path / "o.h5")
+    for split in ("train", "valid", "test"):
+        assert decode(data.x[split]) == expected[split][0]
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["compressed", "uncompressed"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64, bool])
+def test_v5_row_reader_returns_what_loadmat_returns(tmp_path, compress, dtype):
+    rng = np.random.default_rng(5)
+    arrays = {"testxdata": rng.random((7, 4, 9)) < 0.5, "testdata": rng.random((7, 919)) < 0.5, "ab": np.eye(3)}
+    path = tmp_path / "test.mat"
+    scipy.io.savemat(path, {k: v.astype(dtype) for k, v in arrays.items()}, do_compression=compress)
+    loaded = scipy.io.loadmat(path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with deepsea._v5_row_readers(path, ["testxdata", "testdata", "ab"], scratch) as readers:
+        for key, reader in readers.items():
+            assert reader.shape == loaded[key].shape
+            for step in (1, 2, 7):
+                rows = [reader.read(lo, min(lo + step, reader.shape[0])) for lo in range(0, reader.shape[0], step)]
+                np.testing.assert_array_equal(np.concatenate(rows), loaded[key])
+    assert list(scratch.iterdir()) == []  # the inflated copies are anonymous and gone
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_v5_reader_of_either_byte_order_and_small_name_elements(tmp_path, order):
+    rng = np.random.default_rng(6)
+    arrays = {"x": (rng.random((5, 4, 6)) < 0.5).astype(np.uint8), "yy": (rng.random((5, 3)) < 0.5).astype(float)}
+    path = tmp_path / "hand.mat"
+    write_v5_by_hand(path, arrays, order)
+    loaded = scipy.io.loadmat(path)
+    with deepsea._v5_row_readers(path, ["x", "yy"], tmp_path) as readers:
+        for key, reader in readers.items():
+            np.testing.assert_array_equal(reader.read(1, 4), loaded[key][1:4])
+            np.testing.assert_array_equal(reader.read(0, 5), arrays[key])
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["compressed", "uncompressed"])
+def test_refuses_damaged_or_unusual_v5_files(bundle, tmp_path, compress):
+    folder, _ = bundle
+    test = folder / "deepsea_train" / "test.mat"
+    x, y = np.zeros((2, 4, LENGTH), dtype=np.uint8), np.zeros((2, 919), dtype=np.uint8)
+
+    write_v5(test, "test", x, np.full((2, 919), 2, dtype=np.uint8), compress=compress)
+    with pytest.raises(KerasMotifsError, match=r"test\.mat: testdata holds values other than 0 and 1"):
+        convert_deepsea(folder, tmp_path / "o.h5")
+
+    cell = np.empty((2, 919), dtype=object)
+    cell.fill(np.zeros(1))
+    scipy.io.savemat(test, {"testxdata": x, "testdata": cell}, do_compression=compress)
+    with pytest.raises(KerasMotifsError, match=r"test\.mat: testdata is a cell array; DeepSEA's arrays are real"):
+        convert_deepsea(folder, tmp_path / "o.h5")
+
+    write_v5(test, "test", x, y, compress=compress)
+    test.write_bytes(test.read_bytes()[:-100])
+    with pytest.raises(KerasMotifsError, match=r"test\.mat: truncated MATLAB v5 file"):
+        convert_deepsea(folder, tmp_path / "o.h5")
+
+    test.write_bytes(b"MATLAB 5.0".ljust(128, b"\0"))
+    with pytest.raises(KerasMotifsError, match=r"test\.mat: neither a MATLAB v5 nor a v7\.3 \(HDF5\) file \(no MAT"):
+        convert_deepsea(folder, tmp_path / "o.h5")
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_compressed_v5_needs_free_space_for_its_inflated_copy(bundle, tmp_path, monkeypatch):
+    folder, _ = bundle
+    y = np.zeros((3, 919), dtype=np.uint8)
+    write_v5(folder / "deepsea_train" / "valid.mat", "valid", np.zeros((3, 4, LENGTH), dtype=np.uint8), y)
+    monkeypatch.setattr(deepsea.shutil, "disk_usage", lambda _: SimpleNamespace(free=1000))
+    message = r"valid\.mat: validxdata is compressed; .* needs 12,000 bytes of temporary space in .*, only 1,000 free"
+    with pytest.raises(KerasMotifsError, match=message):
+        convert_deepsea(folder, tmp_path / "o.h5")
 
 
 def test_refuses_incomplete_or_damaged_tarballs(bundle, tmp_path):
