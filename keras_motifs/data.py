@@ -255,12 +255,13 @@ def write_dataset(path: str | os.PathLike, dataset: Dataset, compression: str | 
     """
     _validate(dataset, where=str(path))
     string = h5py.string_dtype()
+    # Exact one-hot sequences are stored as uint8, 4 times smaller; fractions (IUPAC codes) as float32.
+    one_hot = all(np.array_equal(dataset.x[split], dataset.x[split].astype(np.uint8)) for split in SPLITS)
+    x_dtype = np.uint8 if one_hot else np.float32
     with atomic_file(path) as tmp:
         with h5py.File(tmp, "w") as h5:
             for split in SPLITS:
-                x = dataset.x[split]
-                if x.dtype != np.uint8 and np.array_equal(x, x.astype(np.uint8)):
-                    x = x.astype(np.uint8)  # exact one-hot: store 4 times smaller
+                x = dataset.x[split].astype(x_dtype, copy=False)
                 chunks = (min(len(x), 256),) + x.shape[1:] if len(x) else None
                 h5.create_dataset(f"x_{split}", data=x, chunks=chunks, compression=compression)
                 h5.create_dataset(f"y_{split}", data=dataset.y[split].astype(np.uint8), compression=compression)

@@ -103,6 +103,7 @@ def test_round_trip_through_file(tmp_path, small_dataset):
     assert loaded.class_motif_ids["NFYB"] == ["MA0502", "MA0060"]
     with h5py.File(path) as h5:
         assert h5.attrs["source"] == "synthetic" and "keras_motifs_version" in h5.attrs
+        assert h5["x_train"].dtype == np.uint8  # exact one-hot is stored 4 times smaller
     assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]  # no temporary left behind
 
 
