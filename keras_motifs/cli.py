@@ -91,7 +91,8 @@ def _train(args) -> None:
         batch_size=args.batch_size, seed=args.seed, trial=args.trial, callbacks=callbacks,
         overwrite=args.overwrite, verbose=2,
     )
-    print(f"wrote {args.out}: test mean AUROC {metrics['mean_auroc']:.3f}, mean AUPR {metrics['mean_aupr']:.3f}")
+    auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))
+    print(f"wrote {args.out}: test mean AUROC {auroc}, mean AUPR {aupr}")
 
 
 def _describe(args) -> None:
