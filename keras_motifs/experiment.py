@@ -74,7 +74,7 @@ class Sweep:
 
 
 #: Preset sweeps. ``quick`` runs the seven pooling architectures once on this kind of
-#: machine (2 CPU cores) in about 20 minutes, at the released code's learning rate
+#: machine (2 CPU cores) in about 13 minutes, at the released code's learning rate
 #: (1e-3) so that filters converge in few epochs; ``paper`` is the full protocol.
 PROFILES: dict[str, dict] = {
     "quick": {"archs": list(POOLING_SWEEP), "trials": 1, "epochs": 25, "patience": 5, "lr": 1e-3},
