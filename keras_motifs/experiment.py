@@ -308,6 +308,10 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
         from keras_motifs.data import load_dataset
 
         load_dataset(sweep.data, splits=())  # an unreadable dataset fails before any work
+    if sweep.engine == "meme":
+        from keras_motifs.tomtom import find_meme_tomtom
+
+        find_meme_tomtom()  # a missing MEME suite fails now, not after the first training
     _check_output_dir(out_dir)
     steps, _, run_dirs = plan(sweep, out_dir)
     write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))

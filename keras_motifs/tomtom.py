@@ -335,6 +335,23 @@ def meme_tomtom_command(
     return command
 
 
+def find_meme_tomtom(tomtom_path: str = "tomtom") -> str:
+    """Return the path of the MEME suite ``tomtom`` executable, or fail with a clear message.
+
+    Parameters
+    ----------
+    tomtom_path : str
+        A name on PATH or a path. Default is "tomtom".
+    """
+    executable = shutil.which(tomtom_path)
+    if executable is None:
+        raise KerasMotifsError(
+            f"engine 'meme': MEME suite executable {tomtom_path!r} not found (not on PATH or not executable); "
+            "install the MEME suite or use engine='memelite'"
+        )
+    return executable
+
+
 def _tomtom_meme(
     queries: list[Motif],
     targets: list[Motif],
@@ -346,12 +363,7 @@ def _tomtom_meme(
     workdir: str | os.PathLike | None,
 ) -> pd.DataFrame:
     """Run the MEME suite executable on temporary MEME files and parse its output."""
-    executable = shutil.which(tomtom_path)
-    if executable is None:
-        raise KerasMotifsError(
-            f"engine 'meme': MEME suite executable {tomtom_path!r} not found (not on PATH or not executable); "
-            "install the MEME suite or use engine='memelite'"
-        )
+    executable = find_meme_tomtom(tomtom_path)
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="keras_motifs_tomtom_", dir=workdir) as tmp:

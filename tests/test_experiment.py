@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import shutil
 
 import pytest
 
@@ -95,7 +96,10 @@ def test_cli_errors_before_work(tmp_path, capsys):
     blocker.write_text("")
     assert main(["run", "--out", str(blocker / "sub"), "--archs", "cnn-25", "--num-seqs", "100"]) == 2
     assert "cannot create the output folder" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    if shutil.which("tomtom") is None:
+        assert main(["run", "--out", str(tmp_path / "z"), "--engine", "meme"]) == 2
+        assert "MEME suite executable 'tomtom' not found" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
 
 
 def test_readable_layers_from_the_spec():
