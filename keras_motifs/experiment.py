@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import write_json
+from keras_motifs.fileio import read_json, write_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, get_spec
 
 
@@ -284,6 +284,25 @@ def _check_output_dir(out_dir: Path) -> None:
         raise KerasMotifsError(f"{out_dir}: output folder is not writable")
 
 
+#: Settings that the outputs already in a folder depend on; archs and trials may grow.
+_FIXED_ON_RESUME = ("epochs", "patience", "lr", "batch_size", "num_seqs", "length", "data", "engine",
+                    "jaspar_release", "seed", "method", "callback_every")
+
+
+def _check_resumable(sweep: Sweep, record: Path) -> None:
+    """Refuse to resume a folder whose finished steps were made with other settings."""
+    if not record.exists():
+        return
+    previous = read_json(record, what="sweep record")
+    changed = [f"{key} was {previous.get(key)!r}, now {getattr(sweep, key)!r}"
+               for key in _FIXED_ON_RESUME if previous.get(key) != getattr(sweep, key)]
+    if changed:
+        raise KerasMotifsError(
+            f"{record.parent}: holds a run with other settings ({'; '.join(changed)}); "
+            "use another output folder, or the same settings to resume"
+        )
+
+
 def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> list[str]:
     """Run (or resume) a sweep in ``out_dir`` and write its report there.
 
@@ -313,6 +332,7 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
 
         find_meme_tomtom()  # a missing MEME suite fails now, not after the first training
     _check_output_dir(out_dir)
+    _check_resumable(sweep, out_dir / "sweep.json")
     steps, _, run_dirs = plan(sweep, out_dir)
     write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
     progress = Progress(len(steps) + 1, stream)

@@ -59,6 +59,12 @@ def test_second_run_redoes_only_the_missing_step(tiny_run):
     assert "train cnn-1 trial 0: already done" in log.getvalue()
 
 
+def test_resuming_with_other_settings_is_refused(tiny_run):
+    out, _, _ = tiny_run
+    with pytest.raises(KerasMotifsError, match=r"holds a run with other settings \(epochs was 1, now 2\)"):
+        run_experiment(resolve_sweep("quick", **{**TINY, "epochs": 2}), out)
+
+
 def test_profiles_and_config_files(tmp_path):
     assert resolve_sweep("paper").trials == 5 and len(resolve_sweep("paper").archs) == 17
     assert resolve_sweep("quick").archs == PROFILES["quick"]["archs"]
