@@ -106,10 +106,7 @@ class ArchitectureSpec:
         """Build and validate a spec from plain data (as read from JSON)."""
         if not isinstance(data, dict):
             raise KerasMotifsError(f"{where}: expected a JSON object, got {type(data).__name__}")
-        top_fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - top_fields)
-        if unknown:
-            raise KerasMotifsError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(top_fields))}")
+        _reject_unknown_fields(data, cls, where)
         layers = data.get("conv_layers")
         if not isinstance(layers, (list, tuple)) or not layers:
             raise KerasMotifsError(f"{where}: 'conv_layers' must be a non-empty list of conv layer objects")
@@ -121,16 +118,21 @@ class ArchitectureSpec:
         return spec
 
 
+def _reject_unknown_fields(data: dict, cls, where: str) -> None:
+    """Fail on keys of ``data`` that are not fields of the dataclass ``cls``, listing the known ones."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise KerasMotifsError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
 def _conv_layer_from_dict(data, where: str) -> ConvLayerSpec:
     """Build one ConvLayerSpec from plain data, naming the field at fault."""
     if isinstance(data, ConvLayerSpec):
         return data
     if not isinstance(data, dict):
         raise KerasMotifsError(f"{where}: expected an object with filters, kernel_size, pool_size...")
-    known = {f.name for f in dataclasses.fields(ConvLayerSpec)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise KerasMotifsError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    _reject_unknown_fields(data, ConvLayerSpec, where)
     missing = [key for key in ("filters", "kernel_size") if key not in data]
     if missing:
         raise KerasMotifsError(f"{where}: missing field(s) {', '.join(missing)}")
