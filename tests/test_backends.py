@@ -1,0 +1,41 @@
+"""Backend neutrality: no TensorFlow in the package; models, training and the callback run on other backends."""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "keras_motifs"
+
+SCRIPT = """
+import keras, numpy as np
+from keras_motifs.data import simulate
+from keras_motifs.models import build_model
+from keras_motifs.training import fit
+from keras_motifs.callbacks import MotifMatchCallback
+from keras_motifs.filters import extract_filters
+assert keras.backend.backend() == "{backend}"
+data = simulate(num_seqs=200, seed=1)
+history = fit(build_model("cnn-25"), data, epochs=1, callbacks=[MotifMatchCallback.for_dataset(data)], verbose=0)
+assert 0 <= history.history["motif_match_frac"][0] <= 1
+assert extract_filters(build_model("cnn-1"), data.x["test"], layer="conv2").window == 23
+"""
+
+
+def test_package_never_imports_tensorflow():
+    for path in PACKAGE.glob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+tensorflow", path.read_text(), re.M), path.name
+
+
+@pytest.mark.parametrize("backend, module", [("jax", "jax"), ("torch", "torch")])
+def test_training_and_callback_on_another_backend(backend, module):
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed (pip install {module} to run this check)")
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(backend=backend)], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
