@@ -76,3 +76,19 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "unknown architecture 'nope'" in result.stderr
+
+
+def test_encode_command(tmp_path, capsys):
+    records = {f"s{i}": "ACGTN" * 4 for i in range(10)}
+    (tmp_path / "seqs.fa").write_text("".join(f">{k}\n{v}\n" for k, v in records.items()))
+    (tmp_path / "labels.tsv").write_text("id\tCTCF\n" + "".join(f"{k}\t{i % 2}\n" for i, k in enumerate(records)))
+    status, out, err = run(["encode", "--fasta", tmp_path / "seqs.fa", "--labels", tmp_path / "labels.tsv",
+                            "--out", tmp_path / "d.h5", "--split", "0.6,0.2,0.2"], capsys)
+    assert status == 0, err
+    from keras_motifs.data import load_dataset
+
+    data = load_dataset(tmp_path / "d.h5")
+    assert data.class_names == ["CTCF"] and data.x["train"].shape == (6, 20, 4)
+    status, _, err = run(["encode", "--train-fasta", tmp_path / "seqs.fa", "--labels", tmp_path / "labels.tsv",
+                          "--out", tmp_path / "e.h5"], capsys)
+    assert status == 2 and "all three of --train-fasta, --valid-fasta and --test-fasta" in err

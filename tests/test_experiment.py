@@ -113,3 +113,13 @@ def test_readable_layers_from_the_spec():
     assert readable_layers(get_spec("cnn-1")) == ["conv1", "conv2"]
     assert readable_layers(get_spec("cnn-1-1-100")) == ["conv1", "conv2", "conv3"]
     assert readable_layers(get_spec("cnn-50-2")) == ["conv1"]
+
+
+def test_report_command_on_run_folders_made_elsewhere(tiny_run, tmp_path, capsys):
+    out, _, _ = tiny_run
+    runs = sorted(str(p) for p in (out / "runs").glob("*/trial*"))
+    assert main(["report", "--runs", *runs, "--out", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "report.html").is_file()
+    assert (tmp_path / "report" / "table.tsv").read_text() == (out / "table.tsv").read_text()
+    assert main(["report", "--runs", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
+    assert "nowhere" in capsys.readouterr().err
