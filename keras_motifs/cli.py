@@ -207,7 +207,8 @@ def _encode(args) -> None:
         length_mode=args.length_mode, length=args.length, class_motif_ids=_motif_ids(args.motif_ids),
         jaspar_release=args.jaspar_release,
     )
-    print(f"wrote {args.out}: {summary}")
+    sizes = ", ".join(f"{n} {split}" for split, n in summary["num_sequences"].items())
+    print(f"wrote {args.out}: {sizes} sequences of {summary['length']} nt, classes {', '.join(summary['class_names'])}")
 
 
 # ---------------------------------------------------------------- parser

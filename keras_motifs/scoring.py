@@ -183,13 +183,14 @@ def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, li
     ----------
     ground_truth : str or PathLike or None
         ``"synthetic"`` (the paper's 12 TFs, :data:`~keras_motifs.jaspar.PAPER_GROUND_TRUTH_IDS`),
-        a dataset ``.h5`` file (its ``class_motif_ids`` attribute), a JSON mapping
-        file (:func:`read_ground_truth`), or None (no ground truth).
+        a dataset ``.h5`` file (its ``class_motif_ids`` attribute; classes with no
+        motif IDs are left out), a JSON mapping file (:func:`read_ground_truth`), or
+        None (no ground truth).
 
     Returns
     -------
     dict or None
-        TF name -> list of JASPAR base IDs.
+        TF name -> list of JASPAR base IDs; None when there is nothing to score against.
     """
     if ground_truth is None:
         return None
@@ -212,6 +213,10 @@ def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, li
             mapping = json.loads(text)
         except json.JSONDecodeError as err:
             raise KerasMotifsError(f"{path}: class_motif_ids attribute is not valid JSON ({err.msg})") from None
+        # Classes without known motifs (a user's own labels) are left out; none at all: no ground truth.
+        mapping = {tf: ids for tf, ids in mapping.items() if ids} if isinstance(mapping, dict) else mapping
+        if not mapping:
+            return None
         return {tf: sorted(ids) for tf, ids in _check_ground_truth(mapping, f"{path}: class_motif_ids").items()}
     return read_ground_truth(path)
 

@@ -123,3 +123,18 @@ def test_report_command_on_run_folders_made_elsewhere(tiny_run, tmp_path, capsys
     assert (tmp_path / "report" / "table.tsv").read_text() == (out / "table.tsv").read_text()
     assert main(["report", "--runs", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_users_fasta_without_motif_ids_runs_through(tmp_path, capsys):
+    """Classes with no known JASPAR motif: match-any is scored, ground truth is left empty."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    fasta, labels = tmp_path / "s.fa", tmp_path / "labels.tsv"
+    fasta.write_text("".join(f">s{i}\n{''.join(rng.choice(list('ACGT'), 100))}\n" for i in range(100)))
+    labels.write_text("id\tmine\n" + "".join(f"s{i}\t{i % 2}\n" for i in range(100)))
+    assert main(["encode", "--fasta", str(fasta), "--labels", str(labels), "--out", str(tmp_path / "d.h5")]) == 0
+    assert main(["run", "--out", str(tmp_path / "run"), "--data", str(tmp_path / "d.h5"), "--archs", "cnn-25",
+                 "--epochs", "1"]) == 0, capsys.readouterr().err
+    score = json.loads((tmp_path / "run" / "runs" / "cnn-25" / "trial0" / "motifs" / "conv1.score.json").read_text())
+    assert score["match_gt_frac"] is None and score["num_filters"] == 30
