@@ -405,6 +405,11 @@ def _plot_vs_pool(ax, per_run: pd.DataFrame, column: str, archs: list[str],
     import seaborn as sns
 
     data = per_run.dropna(subset=[column])
+    _pool_axis(ax, sorted(per_run["first_pool_size"].unique()))
+    _style(ax)
+    if data.empty:  # e.g. no ground-truth motifs for a user's own classes
+        ax.text(0.5, 0.5, "no values for these data", transform=ax.transAxes, ha="center", color="#777777")
+        return
     means = data.groupby("arch").agg(x=("first_pool_size", "first"), y=(column, "mean"))
     by_family: dict[str, list[str]] = {}
     for arch in means.index:
@@ -418,8 +423,6 @@ def _plot_vs_pool(ax, per_run: pd.DataFrame, column: str, archs: list[str],
     sns.lineplot(data=data, x="first_pool_size", y=column, hue="arch", hue_order=archs,
                  palette=colours, marker="o", markersize=7, err_style="bars", errorbar="sd",
                  err_kws={"capsize": 3}, linestyle="", legend=legend, ax=ax, zorder=3)
-    _pool_axis(ax, sorted(per_run["first_pool_size"].unique()))
-    _style(ax)
 
 
 def _legend_outside(ax, title: str) -> None:
@@ -436,15 +439,16 @@ def _match_vs_pool(per_run: pd.DataFrame, archs, colours, families, path: Path) 
         return False
     fig = _figure(10, 3.8)
     axes = fig.subplots(1, 2, sharey=True)
-    for ax, column, label, legend in [
-        (axes[0], "match_any_frac", "filters matching any JASPAR motif", False),
-        (axes[1], "match_gt_frac", "filters matching a ground-truth motif", True),
-    ]:
-        _plot_vs_pool(ax, per_run, column, archs, colours, families, legend)
-        ax.set_title(label, fontsize=11)
-        ax.set_ylabel("fraction of first-layer filters")
-        ax.set_ylim(-0.03, 1.03)
-    _legend_outside(axes[1], "architecture")
+    legend_panel = 1 if per_run["match_gt_frac"].notna().any() else 0
+    for panel, (column, label) in enumerate([
+        ("match_any_frac", "filters matching any JASPAR motif"),
+        ("match_gt_frac", "filters matching a ground-truth motif"),
+    ]):
+        _plot_vs_pool(axes[panel], per_run, column, archs, colours, families, panel == legend_panel)
+        axes[panel].set_title(label, fontsize=11)
+        axes[panel].set_ylabel("fraction of first-layer filters")
+        axes[panel].set_ylim(-0.03, 1.03)
+    _legend_outside(axes[legend_panel], "architecture")
     fig.savefig(path)
     return True
 
