@@ -1,6 +1,5 @@
 """Tests of keras_motifs.motifs: information, trimming, reverse complement, consensus, MEME format."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,10 +17,6 @@ from keras_motifs.motifs import (
     write_meme,
 )
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
-needs_samples = pytest.mark.skipif(
-    not (SAMPLES / "filters.meme").exists(), reason=f"shared samples not found at {SAMPLES} (shared/ beside the repo)"
-)
 
 FLAT = [0.25, 0.25, 0.25, 0.25]
 
@@ -73,9 +68,8 @@ def test_consensus_argmax_ties_to_first_letter():
     assert consensus([FLAT, [0, 0.5, 0.5, 0], [0.1, 0.2, 0.3, 0.4]]) == "ACT"
 
 
-@needs_samples
-def test_read_sample_filters_and_consensus_matches_meme():
-    motifs = read_meme(SAMPLES / "filters.meme")
+def test_read_sample_filters_and_consensus_matches_meme(samples):
+    motifs = read_meme(samples / "filters.meme")
     assert [m.id for m in motifs] == [f"filter{i}" for i in range(6)]
     assert [m.width for m in motifs] == [25, 16, 23, 14, 19, 19]
     assert all(m.nsites == 20 and m.name == "" for m in motifs)

@@ -12,7 +12,6 @@ import argparse
 import fnmatch
 import json
 import re
-import shlex
 import shutil
 import subprocess
 from pathlib import Path

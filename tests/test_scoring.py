@@ -1,7 +1,6 @@
 """Tests of keras_motifs.scoring: best hits, match fractions, TF coverage."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,6 @@ from keras_motifs.motifs import Motif, trim, write_meme
 from keras_motifs.scoring import read_ground_truth, resolve_ground_truth, score_files, score_tomtom
 from keras_motifs.tomtom import TOMTOM_COLUMNS, read_tomtom_tsv, tomtom, write_tomtom_tsv
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
 
 
 def _table(rows):
@@ -92,9 +90,8 @@ def test_read_ground_truth(tmp_path):
         read_ground_truth(tmp_path / "missing.json")
 
 
-@pytest.mark.skipif(not (SAMPLES / "tomtom_meme-5.5.8.tsv").exists(), reason=f"shared samples not found at {SAMPLES}")
-def test_score_meme_sample_with_paper_ids():
-    table = read_tomtom_tsv(SAMPLES / "tomtom_meme-5.5.8.tsv")
+def test_score_meme_sample_with_paper_ids(samples):
+    table = read_tomtom_tsv(samples / "tomtom_meme-5.5.8.tsv")
     score = score_tomtom(table, [f"filter{i}" for i in range(6)], PAPER_GROUND_TRUTH_IDS)
     assert score["match_any_frac"] == 4 / 6
     assert score["match_gt_frac"] == 1 / 6  # filter1 (an ETS motif) hits Gabpa MA0062.2

@@ -2,7 +2,6 @@
 
 import logging
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,11 +20,6 @@ from keras_motifs.tomtom import (
     write_tomtom_tsv,
 )
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
-needs_samples = pytest.mark.skipif(
-    not (SAMPLES / "tomtom_meme-5.5.8.tsv").exists(),
-    reason=f"shared samples not found at {SAMPLES} (shared/ beside the repo)",
-)
 FLAT = np.full((3, 4), 0.25)
 
 
@@ -82,10 +76,9 @@ def test_benjamini_hochberg_by_hand():
     np.testing.assert_allclose(tt._bh_qvalues(p), [[0.04, 0.16 / 3, 0.16 / 3, 0.5]])
 
 
-@needs_samples
-def test_memelite_agrees_with_meme_sample(jaspar):
-    meme = read_tomtom_tsv(SAMPLES / "tomtom_meme-5.5.8.tsv")
-    ours = tomtom(read_meme(SAMPLES / "filters.meme"), jaspar)
+def test_memelite_agrees_with_meme_sample(jaspar, samples):
+    meme = read_tomtom_tsv(samples / "tomtom_meme-5.5.8.tsv")
+    ours = tomtom(read_meme(samples / "filters.meme"), jaspar)
     a = set(zip(meme.Query_ID, meme.Target_ID))
     b = set(zip(ours.Query_ID, ours.Target_ID))
     # measured: 33 hits each, Jaccard 1.0 (memelite's p-values are within a factor 1.6 of MEME's)
@@ -97,9 +90,8 @@ def test_memelite_agrees_with_meme_sample(jaspar):
     assert ratio.between(0.5, 2).all()
 
 
-@needs_samples
-def test_read_meme_sample_tsv():
-    table = read_tomtom_tsv(SAMPLES / "tomtom_meme-5.5.8.tsv")
+def test_read_meme_sample_tsv(samples):
+    table = read_tomtom_tsv(samples / "tomtom_meme-5.5.8.tsv")
     assert list(table.columns) == TOMTOM_COLUMNS and len(table) == 33
     assert table.dtypes["Optimal_offset"] == np.int64 and table.dtypes["Overlap"] == np.int64
     assert table.dtypes["p-value"] == np.float64
