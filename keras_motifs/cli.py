@@ -360,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     except KerasMotifsError as err:
         print(f"keras-motifs: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a disk or permission problem met while writing: one line, no traceback
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"keras-motifs: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("keras-motifs: interrupted", file=sys.stderr)
         return 130

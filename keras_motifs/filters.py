@@ -394,6 +394,11 @@ def write_layer_motifs(
     if out is not None and len(names) != 1:
         raise KerasMotifsError(f"{out}: one MEME file holds one layer; use out_dir for {len(names)} layers")
     dataset = load_dataset(data_path, splits=(split,))
+    expected = model.input_shape[1]
+    if expected is not None and expected != dataset.input_length:
+        raise KerasMotifsError(
+            f"{data_path}: sequences are {dataset.input_length} nt but model {model_path} expects {expected} nt"
+        )
     written = []
     for layer in names:
         result = extract_filters(model, dataset.x[split], layer=layer, method=method)
@@ -418,7 +423,10 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise KerasMotifsError(f"{path}: model file not found")
+    if path.suffix not in (".keras", ".h5"):
+        raise KerasMotifsError(f"{path}: expected a saved Keras model (.keras, or legacy .h5)")
     try:
         return keras.models.load_model(path)
-    except (ValueError, OSError, TypeError) as err:
-        raise KerasMotifsError(f"{path}: cannot load a Keras model ({str(err).splitlines()[0]})") from None
+    except (ValueError, OSError, TypeError, KeyError) as err:
+        reason = str(err).split(". ")[0][:200]
+        raise KerasMotifsError(f"{path}: cannot load a Keras model ({reason})") from None

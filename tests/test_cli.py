@@ -92,3 +92,21 @@ def test_encode_command(tmp_path, capsys):
     status, _, err = run(["encode", "--train-fasta", tmp_path / "seqs.fa", "--labels", tmp_path / "labels.tsv",
                           "--out", tmp_path / "e.h5"], capsys)
     assert status == 2 and "all three of --train-fasta, --valid-fasta and --test-fasta" in err
+
+
+def test_filters_and_outputs_fail_cleanly(tmp_path, capsys, small_dataset_file):
+    from keras_motifs.models import build_model
+
+    build_model("cnn-25", input_length=300).save(tmp_path / "m.keras")
+    status, _, err = run(["filters", "--model", tmp_path / "m.keras", "--data", small_dataset_file,
+                          "--out", tmp_path / "f.meme"], capsys)
+    assert status == 2 and "sequences are 200 nt but model" in err and "expects 300 nt" in err
+    (tmp_path / "notes.txt").write_text("not a model")
+    status, _, err = run(["filters", "--model", tmp_path / "notes.txt", "--data", small_dataset_file,
+                          "--out", tmp_path / "f.meme"], capsys)
+    assert status == 2 and "expected a saved Keras model" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    status, _, err = run(["simulate", "--out", blocker / "d.h5", "--num-seqs", 20, "--tfs", "SP1"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "d.h5" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "m.keras", "notes.txt"]
