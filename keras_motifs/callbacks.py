@@ -12,6 +12,10 @@ import keras
 import numpy as np
 
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.filters import feature_map_model, filters_from_features
+from keras_motifs.motifs import write_meme
+from keras_motifs.scoring import score_tomtom
+from keras_motifs.tomtom import load_database, tomtom
 
 logger = logging.getLogger("keras_motifs")
 
@@ -118,9 +122,6 @@ class MotifMatchCallback(keras.callbacks.Callback):
         }
 
     def on_train_begin(self, logs=None):
-        from keras_motifs.filters import feature_map_model
-        from keras_motifs.tomtom import load_database
-
         if self._targets is None:
             self._targets = load_database(self.database)
         self._features = feature_map_model(self.model, self.layer)
@@ -134,11 +135,6 @@ class MotifMatchCallback(keras.callbacks.Callback):
 
     def score(self, epoch: int | None = None) -> dict:
         """Extract, compare and score the layer's filters now; return the score dict."""
-        from keras_motifs.filters import filters_from_features
-        from keras_motifs.motifs import write_meme
-        from keras_motifs.scoring import score_tomtom
-        from keras_motifs.tomtom import tomtom
-
         features, name, field, offset = self._features
         result = filters_from_features(features, name, field, offset, self.x, method=self.method)
         motifs = result.motifs()
