@@ -12,8 +12,9 @@ import keras
 import numpy as np
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.filters import feature_map_model, filters_from_features
+from keras_motifs.filters import read_filters
 from keras_motifs.motifs import write_meme
+from keras_motifs.probe import SequenceInputs, probe_layer
 from keras_motifs.scoring import score_tomtom
 from keras_motifs.tomtom import load_database, tomtom
 
@@ -35,9 +36,20 @@ class MotifMatchCallback(keras.callbacks.Callback):
     CSVLogger and TensorBoard and can drive EarlyStopping. Epochs skipped by
     ``every`` log NaN.
 
+    The layer is found and its receptive field measured once, in
+    ``on_train_begin``, on any model Keras builds: Sequential (with or without
+    ``keras.Input``), functional, subclassed, nested; see
+    :func:`keras_motifs.filters.extract_filters`.
+
     Args:
-        x: One-hot sequences, shape=(n, length, 4), e.g. 1,000 validation sequences.
-        layer: Layer name or index. Default is None: the first conv layer.
+        x: The model's inputs as ``model.fit`` takes them, e.g. 1,000 validation
+            sequences: one-hot, shape=(n, length, 4) or, for a channels-first
+            model, (n, 4, length); a list or dict of arrays for a model with
+            several inputs.
+        layer: A layer path (``"stem/conv1"``), a unique layer name, or an index in
+            ``model.layers``. Default is None: the first convolution that runs.
+        sequence_input: Which input holds the sequences, for a model with several
+            (a key of ``x``, an index, or an input name). Default is None.
         database: A JASPAR release name or a MEME file. Default is "JASPAR2016".
         ground_truth: TF name -> JASPAR IDs that count as that TF. Default is None.
         every: Score every this many epochs. Default is 1.
@@ -61,6 +73,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         self,
         x,
         layer: str | int | None = None,
+        sequence_input: str | int | None = None,
         database: str | os.PathLike = "JASPAR2016",
         ground_truth: Mapping[str, Sequence[str]] | None = None,
         every: int = 1,
@@ -74,10 +87,15 @@ class MotifMatchCallback(keras.callbacks.Callback):
             raise ValueError(f"MotifMatchCallback: every must be a positive integer, got {every!r}")
         if method not in ("code", "paper"):
             raise ValueError(f"MotifMatchCallback: method must be 'code' or 'paper', got {method!r}")
-        self.x = np.asarray(x, dtype=np.float32)
-        if self.x.ndim != 3 or self.x.shape[-1] != 4 or len(self.x) == 0:
-            raise ValueError(f"MotifMatchCallback: x must be one-hot sequences (n, length, 4), got shape {self.x.shape}")
+        if not isinstance(x, (dict, list, tuple)):
+            x = np.asarray(x, dtype=np.float32)
+            if x.ndim != 3 or 4 not in x.shape[1:] or len(x) == 0:
+                raise ValueError(
+                    f"MotifMatchCallback: x must be one-hot sequences (n, length, 4) or (n, 4, length), got shape {x.shape}"
+                )
+        self.x = x
         self.layer = layer
+        self.sequence_input = sequence_input
         self.database = database
         self.ground_truth = {tf: list(ids) for tf, ids in ground_truth.items()} if ground_truth else None
         self.every = every
@@ -86,7 +104,8 @@ class MotifMatchCallback(keras.callbacks.Callback):
         self.engine = engine
         self.save_dir = save_dir
         self._targets = None
-        self._features = None
+        self._inputs: SequenceInputs | None = None
+        self._probe = None
         self.scores: list[dict] = []
         self.final_score: dict | None = None
 
@@ -110,8 +129,9 @@ class MotifMatchCallback(keras.callbacks.Callback):
     def get_config(self) -> dict:
         """The callback's settings (not the sequences), JSON-ready, for recording a run."""
         return {
-            "num_sequences": len(self.x),
+            "num_sequences": len(self._inputs) if self._inputs is not None else _rows(self.x),
             "layer": self.layer,
+            "sequence_input": self.sequence_input,
             "database": str(self.database),
             "ground_truth": self.ground_truth,
             "every": self.every,
@@ -122,27 +142,26 @@ class MotifMatchCallback(keras.callbacks.Callback):
         }
 
     def on_train_begin(self, logs=None):
+        # Once per fit: the model is built by now, whatever its style.
         if self._targets is None:
             self._targets = load_database(self.database)
-        self._features = feature_map_model(self.model, self.layer)
-        expected = tuple(self.model.input_shape[1:])
-        if expected[0] is not None and expected[0] != self.x.shape[1]:
-            raise KerasMotifsError(
-                f"MotifMatchCallback: sequences are {self.x.shape[1]} long but the model expects {expected[0]}"
-            )
+        try:
+            self._inputs = SequenceInputs(self.model, self.x, self.sequence_input)
+            self._probe = probe_layer(self.model, self.layer, self._inputs)
+        except KerasMotifsError as err:
+            raise KerasMotifsError(f"MotifMatchCallback: {err}") from None
         self.scores = []
         self.final_score = None
 
     def score(self, epoch: int | None = None) -> dict:
         """Extract, compare and score the layer's filters now; return the score dict."""
-        features, name, field, offset = self._features
-        result = filters_from_features(features, name, field, offset, self.x, method=self.method)
+        result = read_filters(self._probe, self._inputs, method=self.method)
         motifs = result.motifs()
         if self.save_dir is not None and epoch is not None:
             write_meme(motifs, Path(self.save_dir) / f"epoch{epoch + 1:03d}.meme")
         table = tomtom(motifs, self._targets, engine=self.engine, thresh=self.thresh)
         score = score_tomtom(table, result.filter_ids, ground_truth=self.ground_truth,
-                             target_names=self._targets, evalue_threshold=self.thresh, layer=name)
+                             target_names=self._targets, evalue_threshold=self.thresh, layer=result.layer)
         score["epoch"] = epoch
         self.scores.append(score)
         return score
@@ -173,3 +192,9 @@ def _describe(score: dict) -> str:
     if score.get("match_gt_frac") is not None:
         text += f", {score['match_gt_frac']:.2f} a ground-truth motif"
     return text
+
+
+def _rows(x) -> int:
+    """Rows of inputs given as an array, list or dict of arrays."""
+    first = next(iter(x.values())) if isinstance(x, dict) else x[0] if isinstance(x, (list, tuple)) else x
+    return len(first)

@@ -69,5 +69,5 @@ def test_config_is_json_ready_and_bad_arguments_are_refused(small_dataset):
     assert config["ground_truth"] == {"SP1": ["MA0079"]} and config["database"] == "JASPAR2016"
     with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
         MotifMatchCallback(small_dataset.x["valid"], every=0)
-    with pytest.raises(ValueError, match=r"x must be one-hot sequences \(n, length, 4\), got shape \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"x must be one-hot sequences \(n, length, 4\) or \(n, 4, length\), got shape \(5, 3\)"):
         MotifMatchCallback(np.zeros((5, 3)))

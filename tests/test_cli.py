@@ -101,7 +101,8 @@ def test_filters_and_outputs_fail_cleanly(tmp_path, capsys, small_dataset_file):
     build_model("cnn-25", input_length=300).save(tmp_path / "m.keras")
     status, _, err = run(["filters", "--model", tmp_path / "m.keras", "--data", small_dataset_file,
                           "--out", tmp_path / "f.meme"], capsys)
-    assert status == 2 and "sequences are 200 nt but model" in err and "expects 300 nt" in err
+    assert status == 2 and f"{small_dataset_file} does not fit model {tmp_path / 'm.keras'}" in err
+    assert "expects (None, 300, 4), got sequences of shape (60, 200, 4)" in err
     (tmp_path / "notes.txt").write_text("not a model")
     status, _, err = run(["filters", "--model", tmp_path / "notes.txt", "--data", small_dataset_file,
                           "--out", tmp_path / "f.meme"], capsys)

@@ -94,7 +94,7 @@ def test_deeper_layer_window_is_its_receptive_field(sequences):
     model = build_model("cnn-1")
     assert extract_filters(model, sequences[:50], layer="conv2").window == 19 + 4
     assert extract_filters(build_model("cnn-1-1-100"), sequences[:50], layer="conv3").window == 27
-    with pytest.raises(KerasMotifsError, match="comes after pooling in 'conv1'"):
+    with pytest.raises(KerasMotifsError, match="'conv2' come after pooling in 'conv1/conv1_pool'.*read 'conv1'"):
         extract_filters(build_model("cnn-25"), sequences[:50], layer="conv2")
 
 
@@ -103,9 +103,9 @@ def test_layer_by_index_and_bad_layers(sequences):
     assert extract_filters(model, sequences[:50], layer=1).layer == "scan"
     with pytest.raises(KerasMotifsError, match="has no layer 'conv9'; layers: .*scan"):
         extract_filters(model, sequences[:50], layer="conv9")
-    with pytest.raises(KerasMotifsError, match="'out' outputs shape .* not a 1D feature map"):
+    with pytest.raises(KerasMotifsError, match=r"'out' have no positions \(output shape \(None, 12\)\).*read 'scan'"):
         extract_filters(model, sequences[:50], layer="out")
-    with pytest.raises(KerasMotifsError, match="sequences are 100 x 4 but model"):
+    with pytest.raises(KerasMotifsError, match=r"expects \(None, 200, 4\), got sequences of shape \(50, 100, 4\)"):
         extract_filters(model, sequences[:50, :100])
     with pytest.raises(KerasMotifsError, match="one-hot"):
         extract_filters(model, sequences[:50, :, :3])
@@ -125,8 +125,9 @@ def test_write_layer_motifs_for_every_layer(tmp_path, small_dataset_file):
 
 
 def test_readable_layers_stop_at_the_first_pool():
-    from keras_motifs.filters import readable_conv_layers
+    from keras_motifs.probe import SequenceInputs, readable_conv_layers, random_sequences
 
-    assert readable_conv_layers(build_model("cnn-25")) == ["conv1"]
-    assert readable_conv_layers(build_model("cnn-1")) == ["conv1", "conv2"]
-    assert readable_conv_layers(build_model("cnn-1-1-100")) == ["conv1", "conv2", "conv3"]
+    for arch, readable in (("cnn-25", ["conv1"]), ("cnn-1", ["conv1", "conv2"]),
+                           ("cnn-1-1-100", ["conv1", "conv2", "conv3"])):
+        model = build_model(arch)
+        assert readable_conv_layers(model, SequenceInputs(model, random_sequences(2, 200))) == readable

@@ -1,0 +1,770 @@
+"""Probe any Keras model: find a layer, read its feature map, measure the input window of its positions.
+
+Users' models come in every style: Sequential with or without ``keras.Input``,
+functional, subclassed, nested sub-models, several inputs, channels-first. This
+module treats them alike by running the model instead of reading its layer list:
+
+- A layer is named by a path through nested models and blocks (``"stem/conv1"``),
+  by a plain name that is unique in the model, or by its index in
+  ``model.layers``.
+- One forward pass, with every layer's ``call`` wrapped, records the order in
+  which layers run: ``layer=None`` is the first convolution to run, and a
+  convolution is read after the batch-norm and activation layers that consume it.
+- A feature map is read by running the model until the layer returns, then
+  stopping.
+- A layer's window is measured, not derived: each input position is changed in
+  turn, on random sequences, and the feature-map positions that move are
+  recorded. Meanwhile the trainable weights are jittered by a tenth of their
+  mean size, so that a weight that happens to be zero does not hide a position
+  the architecture sees; they are restored exactly afterwards. The layer is readable when every position depends on a fixed window
+  (dilation gaps included) that moves by a fixed stride; that window is then the
+  receptive field exactly, whatever layers lie before it. A pooling layer is
+  found upstream by perturbing its output and watching the layer move.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping, Sequence
+
+import keras
+import numpy as np
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.layers import ConvBlock
+
+__all__ = ["LayerProbe", "LayerReport", "ModelReport", "SequenceInputs", "Window", "describe_model", "find_layer",
+           "layer_paths", "probe_layer", "readable_conv_layers"]
+
+#: Layer types read as "a convolution" (``layer=None`` takes the first that runs).
+CONV_TYPES = (ConvBlock, keras.layers.Conv1D, keras.layers.SeparableConv1D, keras.layers.DepthwiseConv1D)
+#: Layers that rescale or activate a convolution's output position by position.
+ELEMENTWISE_TYPES = (keras.layers.BatchNormalization, keras.layers.Activation, keras.layers.ReLU,
+                     keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU)
+#: Random sequences whose every position is changed in turn to measure windows.
+PROBE_SEQUENCES = 2
+#: An output moves when it changes by more than this fraction of the layer's largest output.
+RELATIVE_TOLERANCE = 1e-6
+#: Size of the jitter on trainable weights while measuring, relative to their mean absolute value.
+WEIGHT_JITTER = 0.1
+#: Memory for one chunk of probe outputs.
+PROBE_CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Window:
+    """The input window of every position of a feature map.
+
+    Attributes
+    ----------
+    width : int
+        Input positions from the first to the last that move the output (a dilated
+        filter's span, gaps included): the receptive field.
+    stride : int
+        Input positions between the windows of consecutive feature-map positions.
+    start : int
+        Where the window of feature-map position 0 starts in the input; negative
+        when it runs off the left end (padding).
+    """
+
+    width: int
+    stride: int
+    start: int
+
+    def starts(self, positions: int) -> np.ndarray:
+        """Input start of the window of each of ``positions`` feature-map positions."""
+        return self.start + self.stride * np.arange(positions)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+class SequenceInputs:
+    """What a model is run on, with the input that holds the sequences singled out.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model the inputs are for.
+    x : array, list of arrays or dict of arrays
+        As ``model.fit`` takes them. The sequence input is one-hot, shape
+        ``(n, length, 4)`` or, for a channels-first model, ``(n, 4, length)``.
+    sequence_input : str or int, optional
+        Which input holds the sequences: a key of ``x`` (dict), an index (list),
+        or an input name of the model. Default is None: the only input.
+    """
+
+    def __init__(self, model: keras.Model, x, sequence_input: str | int | None = None):
+        self.model_name = model.name
+        declared = _declared_inputs(model)
+        if isinstance(x, Mapping):
+            self.entries = {key: np.asarray(value) for key, value in x.items()}
+        elif isinstance(x, (list, tuple)):
+            self.entries = {index: np.asarray(value) for index, value in enumerate(x)}
+        else:
+            self.entries = {None: np.asarray(x)}
+        self.kind = type(x) if isinstance(x, (Mapping, list, tuple)) else None
+        names = [name for name, _ in declared] if declared else [str(k) for k in self.entries]
+        if self.kind is None:
+            if declared and len(declared) > 1:
+                raise KerasMotifsError(
+                    f"model {model.name!r} has {len(declared)} inputs ({', '.join(map(repr, names))}); give x as a "
+                    "dict or list of arrays and say which holds the sequences with sequence_input="
+                )
+            self.key = None
+        else:
+            self.key = self._sequence_key(sequence_input, names)
+        lengths = {len(value) for value in self.entries.values()}
+        if len(lengths) != 1:
+            raise KerasMotifsError(f"the inputs of model {model.name!r} hold different numbers of rows: {sorted(lengths)}")
+        shape = _declared_shape(declared, self.key, names) if declared else None
+        self.name = names[self.key] if isinstance(self.key, int) and self.key < len(names) else (self.key or names[0])
+        self.channels_first = self._layout(self.entries[self.key].shape, shape)
+        if len(self.entries[self.key]) == 0:
+            raise KerasMotifsError(f"no sequences given for input {self.name!r} of model {model.name!r}")
+
+    def _sequence_key(self, sequence_input, names: list[str]):
+        """The key of ``entries`` that holds the sequences."""
+        keys = list(self.entries)
+        if sequence_input is None:
+            if len(keys) == 1:
+                return keys[0]
+            raise KerasMotifsError(
+                f"model {self.model_name!r} is given {len(keys)} inputs ({', '.join(map(repr, names))}); say which "
+                "holds the sequences with sequence_input="
+            )
+        if sequence_input in self.entries:
+            return sequence_input
+        if isinstance(sequence_input, str) and self.kind is not dict and sequence_input in names:
+            return names.index(sequence_input)
+        raise KerasMotifsError(
+            f"sequence_input {sequence_input!r} is not among the inputs given to model {self.model_name!r}: "
+            f"{', '.join(map(repr, keys if self.kind is not None and issubclass(self.kind, Mapping) else names))}"
+        )
+
+    def _layout(self, shape: tuple, declared_shape: tuple | None) -> bool:
+        """True when sequences are channels-first; checks the shape against the model's."""
+        where = f"sequence input {self.name!r} of model {self.model_name!r}"
+        if len(shape) != 3 or 4 not in shape[1:]:
+            raise KerasMotifsError(f"{where} must be one-hot, shape (n, length, 4) or (n, 4, length), got {shape}")
+        if declared_shape is not None:
+            if len(declared_shape) != 3 or 4 not in declared_shape[1:]:
+                raise KerasMotifsError(f"{where} is declared {declared_shape}, not (None, length, 4) or (None, 4, length)")
+            channels_first = declared_shape[-1] != 4
+            if any(d is not None and d != s for d, s in zip(declared_shape[1:], shape[1:])):
+                raise KerasMotifsError(f"{where} expects {declared_shape}, got sequences of shape {shape}")
+            return channels_first
+        return shape[-1] != 4
+
+    def __len__(self) -> int:
+        return len(self.entries[self.key])
+
+    @property
+    def length(self) -> int:
+        """Sequence length."""
+        shape = self.entries[self.key].shape
+        return shape[2] if self.channels_first else shape[1]
+
+    def sequences(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Sequences ``start:stop``, channels-last (n, length, 4), float32."""
+        chunk = self.entries[self.key][start:stop].astype(np.float32, copy=False)
+        return chunk.transpose(0, 2, 1) if self.channels_first else chunk
+
+    def model_inputs(self, start: int = 0, stop: int | None = None, sequences: np.ndarray | None = None):
+        """The model's inputs for rows ``start:stop``; ``sequences`` (channels-last) replace the sequence input,
+        with the other inputs of row ``start`` repeated beside them."""
+        if sequences is None:
+            rows = {key: value[start:stop] for key, value in self.entries.items()}
+            rows[self.key] = rows[self.key].astype(np.float32, copy=False)
+        else:
+            rows = {key: np.repeat(value[start : start + 1], len(sequences), axis=0) for key, value in self.entries.items()}
+            rows[self.key] = sequences.transpose(0, 2, 1) if self.channels_first else sequences
+        if self.kind is None:
+            return rows[None]
+        if issubclass(self.kind, Mapping):
+            return rows
+        return [rows[index] for index in range(len(rows))]
+
+
+def _declared_inputs(model: keras.Model) -> list[tuple[str, tuple]] | None:
+    """(name, shape) of each input the model declares; None for a subclassed or unbuilt model."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs:
+        return None
+    return [(tensor.name, tuple(tensor.shape)) for tensor in inputs]
+
+
+def _declared_shape(declared, key, names) -> tuple | None:
+    """The declared shape of the sequence input, when it can be told which one it is."""
+    if key is None:
+        return declared[0][1] if len(declared) == 1 else None
+    if isinstance(key, int):
+        return declared[key][1] if key < len(declared) else None
+    return declared[names.index(key)][1] if key in names else None
+
+
+def random_sequences(count: int, length: int, seed: int = 0) -> np.ndarray:
+    """Random one-hot sequences, shape=(count, length, 4), float32."""
+    letters = np.random.default_rng(seed).integers(0, 4, size=(count, length))
+    return np.eye(4, dtype=np.float32)[letters]
+
+
+# ---------------------------------------------------------------- the layer tree
+
+
+def layer_paths(model: keras.Model) -> dict[str, keras.layers.Layer]:
+    """Every layer of a model by path, nested models and blocks included, InputLayers left out.
+
+    A path joins names with ``/``: ``"stem/conv1"`` is layer ``conv1`` of the
+    nested model ``stem``; ``"conv1/conv1_conv"`` is the Conv1D inside the
+    ``ConvBlock`` ``conv1``. A layer shared by several parents is listed once.
+    """
+    paths: dict[str, keras.layers.Layer] = {}
+    seen: set[int] = set()
+
+    def visit(layer, prefix):
+        for child in _children(layer):
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            path = f"{prefix}{child.name}"
+            paths[path] = child
+            visit(child, f"{path}/")
+
+    visit(model, "")
+    return paths
+
+
+def _children(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """The layers directly inside ``layer``: a model's ``layers``, or a layer's sublayer attributes."""
+    if isinstance(layer, keras.Model):
+        found = list(layer.layers)
+    else:
+        found = []
+        for value in vars(layer).values():
+            values = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            found.extend(v for v in values if isinstance(v, keras.layers.Layer) and v is not layer)
+    unique = {id(child): child for child in found if not isinstance(child, keras.layers.InputLayer)}
+    return list(unique.values())
+
+
+def find_layer(model: keras.Model, layer: str | int) -> tuple[str, keras.layers.Layer]:
+    """Resolve a layer by path, unique plain name, or index in ``model.layers``; return (path, layer)."""
+    paths = layer_paths(model)
+    if isinstance(layer, int) or (isinstance(layer, str) and layer.lstrip("-").isdigit()):
+        index, top = int(layer), model.layers
+        if not -len(top) <= index < len(top):
+            raise KerasMotifsError(f"layer index {index} is out of range: model {model.name!r} has {len(top)} layers")
+        chosen = top[index]
+        if isinstance(chosen, keras.layers.InputLayer):
+            raise KerasMotifsError(
+                f"layer {index} of model {model.name!r} is its input {chosen.name!r}, which has no filters; "
+                "name a layer, or leave layer unset for the first convolution"
+            )
+        return next(path for path, candidate in paths.items() if candidate is chosen), chosen
+    if layer in paths:
+        return layer, paths[layer]
+    matches = [path for path in paths if path.rsplit("/", 1)[-1] == layer]
+    if len(matches) == 1:
+        return matches[0], paths[matches[0]]
+    if matches:
+        raise KerasMotifsError(f"model {model.name!r} has several layers named {layer!r}: {', '.join(matches)}; give the path")
+    raise KerasMotifsError(f"model {model.name!r} has no layer {layer!r}; layers: {', '.join(paths)}")
+
+
+# ---------------------------------------------------------------- running the model
+
+
+class _Stop(BaseException):
+    """Ends a forward pass once the wanted outputs are in hand.
+
+    A BaseException, so that no ``except Exception`` in Keras or a backend wraps or
+    swallows it on its way out.
+    """
+
+
+@contextlib.contextmanager
+def _wrapped_calls(wrappers: Mapping[int, tuple[keras.layers.Layer, Callable]]) -> Iterator[None]:
+    """Replace the ``call`` of layers by ``wrap(original_call)`` while inside the block."""
+    replaced = []
+    try:
+        for layer, wrap in wrappers.values():
+            own = vars(layer).get("call")
+            object.__setattr__(layer, "call", wrap(layer.call))
+            replaced.append((layer, own))
+        yield
+    finally:
+        for layer, own in reversed(replaced):
+            if own is None:
+                object.__delattr__(layer, "call")
+            else:
+                object.__setattr__(layer, "call", own)
+
+
+@contextlib.contextmanager
+def _jittered(model: keras.Model) -> Iterator[None]:
+    """Add a little noise to the model's trainable float weights inside the block; restore them after."""
+    variables = [v for v in model.trainable_variables if "float" in str(v.dtype)]
+    saved = [keras.ops.convert_to_numpy(v) for v in variables]
+    rng = np.random.default_rng(4)
+    try:
+        for variable, value in zip(variables, saved):
+            scale = WEIGHT_JITTER * (np.abs(value).mean() + 1e-3)
+            variable.assign(value + (scale * rng.standard_normal(value.shape)).astype(value.dtype))
+        yield
+    finally:
+        for variable, value in zip(variables, saved):
+            variable.assign(value)
+
+
+def _forward(model: keras.Model, inputs, capture: Sequence[keras.layers.Layer],
+             perturb: tuple[keras.layers.Layer, np.ndarray] | None = None) -> list:
+    """Run ``model`` on ``inputs`` until each layer of ``capture`` has returned; their first outputs.
+
+    ``perturb`` = (layer, noise) adds ``noise`` to that layer's output on the way.
+    """
+    outputs: dict[int, object] = {}
+
+    def capturing(layer):
+        def wrap(call):
+            def wrapped(*args, **kwargs):
+                result = call(*args, **kwargs)
+                if perturb is not None and layer is perturb[0]:
+                    result = result + keras.ops.cast(perturb[1], result.dtype)
+                if any(layer is c for c in capture) and id(layer) not in outputs:
+                    outputs[id(layer)] = result
+                    if len(outputs) == len({id(c) for c in capture}):
+                        raise _Stop
+                return result
+            return wrapped
+        return wrap
+
+    targets = list(capture) + ([perturb[0]] if perturb is not None else [])
+    with _wrapped_calls({id(layer): (layer, capturing(layer)) for layer in targets}):
+        try:
+            model(inputs, training=False)
+        except _Stop:
+            pass
+    missing = [layer.name for layer in capture if id(layer) not in outputs]
+    if missing:
+        raise KerasMotifsError(f"layer {missing[0]!r} did not run in a forward pass of model {model.name!r}")
+    return [_to_numpy(outputs[id(layer)], layer) for layer in capture]
+
+
+def _to_numpy(output, layer) -> np.ndarray:
+    """A captured output as an array; a layer with several outputs is refused."""
+    if isinstance(output, (list, tuple, dict)):
+        raise KerasMotifsError(f"layer {layer.name!r} returns {len(output)} tensors; read a layer with one output")
+    try:
+        return keras.ops.convert_to_numpy(output)
+    except (ValueError, TypeError, AttributeError, NotImplementedError):
+        raise KerasMotifsError(
+            f"the output of layer {layer.name!r} could not be read eagerly (is the model's call compiled?)"
+        ) from None
+
+
+@dataclass
+class _Call:
+    """One layer call seen in a traced forward pass."""
+
+    path: str
+    layer: keras.layers.Layer
+    inputs: list = field(default_factory=list)
+    output: object = None
+    leaf: bool = True
+
+
+def _trace(model: keras.Model, paths: Mapping[str, keras.layers.Layer], inputs) -> list[_Call]:
+    """The first call of each layer, in the order the layers start running (outputs kept alive)."""
+    calls: list[_Call] = []
+    seen: set[int] = set()
+    parents = {id(layer) for path, layer in paths.items() if any(p.startswith(f"{path}/") for p in paths)}
+
+    def tracing(path, layer):
+        def wrap(call):
+            def wrapped(*args, **kwargs):
+                if id(layer) in seen:
+                    return call(*args, **kwargs)
+                seen.add(id(layer))
+                record = _Call(path, layer, [t for t in keras.tree.flatten((args, kwargs)) if keras.ops.is_tensor(t)],
+                               leaf=id(layer) not in parents)
+                calls.append(record)
+                record.output = call(*args, **kwargs)
+                return record.output
+            return wrapped
+        return wrap
+
+    with _wrapped_calls({id(layer): (layer, tracing(path, layer)) for path, layer in paths.items()}):
+        model(inputs, training=False)
+    return calls
+
+
+# ---------------------------------------------------------------- windows
+
+
+def _fit_window(depends: np.ndarray) -> Window | str:
+    """The window that explains a dependence matrix, or why there is none.
+
+    ``depends[i, p]`` is True when changing input position ``i`` moved output position
+    ``p``. Every position that moved must lie inside ``start + stride * p`` ...
+    ``+ width``; positions whose window is cut short (ends of the input, units that
+    were inactive on the probes) only need to fall inside it.
+    """
+    length, positions = depends.shape
+    moved = depends.any(axis=0)
+    if not moved.any():
+        return "do not change with the sequence"
+    first = np.argmax(depends, axis=0)
+    last = length - 1 - np.argmax(depends[::-1], axis=0)
+    span = last - first + 1
+    width = int(span[moved].max())
+    whole = "depend on the whole sequence" if width >= length else None
+    complete = np.flatnonzero(moved & (span == width))
+    if len(complete) == 1 and positions == 1:
+        stride = 1
+    elif len(complete) < 2:
+        return whole or (f"depend on spans of the sequence that differ from position to position "
+                         f"({span[moved].min()} to {width} nt), not on a fixed window")
+    else:
+        rise, run = first[complete[-1]] - first[complete[0]], complete[-1] - complete[0]
+        stride = rise // run if rise % run == 0 else 0
+    start = int(first[complete[0]] - stride * complete[0])
+    lows = start + stride * np.arange(positions)
+    if stride < 1 or (first[moved] < lows[moved]).any() or (last[moved] >= lows[moved] + width).any():
+        if whole:
+            return whole
+        if span[moved].min() == width:
+            return f"depend on windows of {width} nt that do not move by a whole-number stride along the sequence"
+        return (f"depend on spans of the sequence that differ from position to position ({span[moved].min()} to "
+                f"{width} nt), not on a fixed window")
+    return Window(width, int(stride), start)
+
+
+def _probe_batches(length: int, bytes_per_sequence: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(first probed position, last + 1, batch): a random sequence, then copies of it, each with one position
+    changed to another letter; for ``PROBE_SEQUENCES`` random sequences. Batches are channels-last."""
+    rng = np.random.default_rng(0)
+    chunk = int(np.clip(PROBE_CHUNK_BYTES // max(bytes_per_sequence, 1), 1, 256))
+    for base in random_sequences(PROBE_SEQUENCES, length, seed=1):
+        changed = (base.argmax(axis=1) + rng.integers(1, 4, size=length)) % 4
+        for start in range(0, length, chunk):
+            stop = min(start + chunk, length)
+            batch = np.repeat(base[None], stop - start + 1, axis=0)
+            batch[np.arange(1, stop - start + 1), np.arange(start, stop)] = np.eye(4, dtype=np.float32)[changed[start:stop]]
+            yield start, stop, batch
+
+
+def _movement(outputs: np.ndarray) -> np.ndarray:
+    """Which entries of ``outputs[1:]`` moved away from ``outputs[0]``, beyond float noise."""
+    return np.abs(outputs[1:] - outputs[0]) > RELATIVE_TOLERANCE * np.abs(outputs).max()
+
+
+class _Probing:
+    """One model on one set of inputs: its traced calls, and measurements on them."""
+
+    def __init__(self, model: keras.Model, inputs: SequenceInputs):
+        self.model, self.inputs = model, inputs
+        self.paths = layer_paths(model)
+        self.calls = _trace(model, self.paths, inputs.model_inputs(0, 1))
+        self.index = {id(call.layer): i for i, call in enumerate(self.calls)}
+
+    def run(self, sequences: np.ndarray, capture, perturb=None) -> list[np.ndarray]:
+        """Captured outputs for channels-last ``sequences`` (other inputs from the first row)."""
+        return _forward(self.model, self.inputs.model_inputs(0, sequences=sequences), capture, perturb)
+
+    def read_call(self, index: int) -> _Call:
+        """The call whose output is read for ``calls[index]``: a ConvBlock's activation, a convolution's
+        batch-norm and activation layers, or the layer itself."""
+        call = self.calls[index]
+        if isinstance(call.layer, ConvBlock):
+            return self.calls[self.index[id(call.layer.activation)]]
+        if not isinstance(call.layer, CONV_TYPES):
+            return call
+        while True:
+            consumer = next((c for c in self.calls[index + 1 :]
+                             if c.leaf and any(t is call.output for t in c.inputs)), None)
+            if consumer is None or not isinstance(consumer.layer, ELEMENTWISE_TYPES):
+                return call
+            call, index = consumer, self.index[id(consumer.layer)]
+
+    def windows(self, indices: Sequence[int]) -> dict[int, tuple[Window | str, int]]:
+        """Per call index: its measured window (or why it has none) and its position axis."""
+        shapes = {i: tuple(keras.ops.shape(self.calls[i].output)) for i in indices}
+        mapped = [i for i in indices if len(shapes[i]) == 3]
+        results = {i: (f"have no positions (output shape {(None, *shapes[i][1:])})", 0) for i in indices if i not in mapped}
+        if not mapped:
+            return results
+        length = self.inputs.length
+        along = {i: [np.zeros((length, shapes[i][axis]), bool) for axis in (1, 2)] for i in mapped}
+        per_sequence = sum(int(np.prod(shapes[i][1:])) for i in mapped) * 4 + length * 16
+        capture = [self.calls[i].layer for i in mapped]
+        for start, stop, batch in _probe_batches(length, per_sequence):
+            for i, output in zip(mapped, self.run(batch, capture)):
+                moved = _movement(output)
+                along[i][0][start:stop] |= moved.any(axis=2)
+                along[i][1][start:stop] |= moved.any(axis=1)
+        for i in mapped:
+            # The position axis is the one whose moved entries are few (local); on a tie, the input's layout.
+            first, second = (matrix.mean() for matrix in along[i])
+            axis = 2 if second < first or (second == first and self.inputs.channels_first) else 1
+            results[i] = (_fit_window(along[i][axis - 1]), axis)
+        return results
+
+    def pooled_before(self, indices: Sequence[int]) -> dict[int, str]:
+        """Per call index: the path of the last pooling layer whose output moves it (itself, for a pool)."""
+        pooled: dict[int, str] = {}
+        sequences = random_sequences(PROBE_SEQUENCES, self.inputs.length, seed=2)
+        for p, call in enumerate(self.calls):
+            size = getattr(call.layer, "pool_size", None)
+            if not call.leaf or size is None or max(np.atleast_1d(size)) <= 1:
+                continue
+            others = [i for i in indices if i != p]
+            pooled.update({p: call.path} if p in indices else {})
+            if not others:
+                continue
+            capture = [self.calls[i].layer for i in others]
+            plain = self.run(sequences, capture)
+            noise = np.random.default_rng(3).normal(size=(len(sequences), *keras.ops.shape(call.output)[1:]))
+            moved = self.run(sequences, capture, perturb=(call.layer, noise.astype(np.float32)))
+            for i, before, after in zip(others, plain, moved):
+                if _movement(np.stack([before, after])).any():
+                    pooled[i] = call.path
+        return pooled
+
+    def readable(self, index: int) -> tuple[Window | str, int]:
+        """The window of ``calls[index]``, or the reason it has none (pooling before it included)."""
+        window, axis = self.windows([index])[index]
+        if isinstance(window, Window):
+            pool = self.pooled_before([index]).get(index)
+            if pool is not None:
+                window = f"come after pooling in {pool!r} (their positions are uncertain by the pool size)"
+        return window, axis
+
+    def convolutions(self) -> list[int]:
+        """Indices of the convolutions, in the order they run; a ConvBlock stands for the Conv1D inside it."""
+        return [i for i, call in enumerate(self.calls) if isinstance(call.layer, CONV_TYPES)
+                and not any(isinstance(self.paths.get(parent), ConvBlock) for parent in _parents(call.path))]
+
+    def instead(self, index: int) -> str:
+        """'; read X ... instead', naming the last readable convolution that runs before ``calls[index]``."""
+        for i in reversed([i for i in self.convolutions() if i < index]):
+            if isinstance(self.readable(self.index[id(self.read_call(i).layer)])[0], Window):
+                return f"; read {self.calls[i].path!r} (the last layer before it that can be read) instead"
+        return ""
+
+
+@dataclass
+class LayerProbe:
+    """A layer of a model whose feature map can be read as motifs.
+
+    Attributes
+    ----------
+    model : keras.Model
+    path : str
+        The layer as the user named it (its path in the model).
+    read_path : str
+        The layer whose output is read: the layer itself, a ``ConvBlock``'s
+        activation, or the last batch-norm/activation layer after a convolution.
+    window : Window
+        The measured input window of each position.
+    positions : int
+        Positions of the feature map.
+    """
+
+    model: keras.Model
+    path: str
+    read_path: str
+    window: Window
+    positions: int
+    read_layer: keras.layers.Layer
+    position_axis: int
+
+    def feature_map(self, inputs) -> np.ndarray:
+        """The feature map of a batch of model inputs, shape=(batch, positions, filters)."""
+        output = _forward(self.model, inputs, [self.read_layer])[0]
+        return output if self.position_axis == 1 else output.transpose(0, 2, 1)
+
+
+def probe_layer(model: keras.Model, layer: str | int | None, inputs: SequenceInputs) -> LayerProbe:
+    """Resolve a layer, check that its outputs have a fixed input window, and measure that window.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Any Keras model: Sequential, functional or subclassed, nested or not.
+    layer : str, int or None
+        A path (``"stem/conv1"``), a unique plain name, an index in
+        ``model.layers``, or None for the first convolution that runs.
+    inputs : SequenceInputs
+        The data the layer will be read on (its first row completes the other
+        inputs of a model with several).
+
+    Returns
+    -------
+    LayerProbe
+
+    Raises
+    ------
+    KerasMotifsError
+        When the layer does not exist or does not run, or its outputs do not
+        depend on a fixed window of the sequence (pooling before it, recurrent or
+        attention layers, upsampling, no positions); the message names what can
+        be read instead.
+    """
+    probing = _Probing(model, inputs)
+    if layer is None:
+        first = next((call for call in probing.calls if isinstance(call.layer, CONV_TYPES)), None)
+        if first is None:
+            raise KerasMotifsError(f"model {model.name!r} has no Conv1D layer; name the layer to read")
+        path, chosen = first.path, first.layer
+    else:
+        path, chosen = find_layer(model, layer)
+    if id(chosen) not in probing.index:
+        raise KerasMotifsError(f"layer {path!r} does not run in a forward pass of model {model.name!r}")
+    read = probing.read_call(probing.index[id(chosen)])
+    index = probing.index[id(read.layer)]
+    with _jittered(model):
+        window, axis = probing.readable(index)
+        instead = probing.instead(index) if isinstance(window, str) else ""
+    if isinstance(window, str):
+        raise KerasMotifsError(f"outputs of {path!r} {window}, so its filters cannot be read as motifs{instead}")
+    positions = keras.ops.shape(read.output)[axis]
+    return LayerProbe(model, path, read.path, window, positions, read.layer, axis)
+
+
+def readable_conv_layers(model: keras.Model, inputs: SequenceInputs) -> list[str]:
+    """Paths of the convolutions, in the order they run, whose filters have a fixed window.
+
+    For cnn-25 that is ``conv1``; for cnn-1 (no pool after the first layer)
+    ``conv1`` and ``conv2``; for cnn-1-1-100 all three.
+    """
+    probing = _Probing(model, inputs)
+    convs = probing.convolutions()
+    reads = [probing.index[id(probing.read_call(i).layer)] for i in convs]
+    with _jittered(model):
+        windows = probing.windows(reads)
+        pooled = probing.pooled_before(reads)
+    return [probing.calls[i].path for i, r in zip(convs, reads) if isinstance(windows[r][0], Window) and r not in pooled]
+
+
+def _parents(path: str) -> list[str]:
+    """``"a/b/c"`` -> ``["a", "a/b"]``."""
+    parts = path.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
+# ---------------------------------------------------------------- describing a model
+
+
+@dataclass
+class LayerReport:
+    """One layer of a model, as :func:`describe_model` measured it.
+
+    Attributes
+    ----------
+    path : str
+        The layer's path.
+    kind : str
+        Its class name.
+    output_shape : tuple
+    window : Window or None
+        The measured window; None when its outputs have none.
+    readable : bool
+        Whether its outputs can be read as motifs (a fixed window, no pooling before).
+    reason : str
+        Why not, when not.
+    """
+
+    path: str
+    kind: str
+    output_shape: tuple
+    window: Window | None
+    readable: bool
+    reason: str
+
+
+@dataclass
+class ModelReport:
+    """Every layer of a model with its measured receptive field and stride, and which can be read as motifs."""
+
+    model: str
+    input_length: int
+    layers: list[LayerReport]
+
+    def summary(self) -> str:
+        """A table of the layers, readable by a biologist."""
+        width = max([len(layer.path) for layer in self.layers] + [5]) + 2
+        lines = [f"Model {self.model!r} on {self.input_length}-nt sequences; RF = receptive field (nt), "
+                 "stride = nt between consecutive positions.",
+                 f"{'layer':<{width}}{'type':<22}{'RF':>6}{'stride':>8}  motifs"]
+        for layer in self.layers:
+            rf, stride = (layer.window.width, layer.window.stride) if layer.window else ("-", "-")
+            verdict = "yes" if layer.readable else f"no: outputs {layer.reason}"
+            lines.append(f"{layer.path:<{width}}{layer.kind:<22}{rf:>6}{stride:>8}  {verdict}")
+        return "\n".join(lines)
+
+
+def describe_model(model: keras.Model, x=None, sequence_input: str | int | None = None) -> ModelReport:
+    """Measure every layer of a model: receptive field, stride, and whether it can be read as motifs.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Any Keras model (see :func:`probe_layer`).
+    x : array, list or dict of arrays, optional
+        Inputs as ``model.fit`` takes them; only the first row is used. Default is
+        None: random sequences of the length the model declares (other inputs zero).
+    sequence_input : str or int, optional
+        Which input holds the sequences, for a model with several. Default is None.
+
+    Returns
+    -------
+    ModelReport
+    """
+    if x is None:
+        x = _placeholder_inputs(model, sequence_input)
+    probing = _Probing(model, SequenceInputs(model, x, sequence_input))
+    reads = [probing.index[id(probing.read_call(i).layer)] for i in range(len(probing.calls))]
+    with _jittered(model):
+        windows = probing.windows(sorted(set(reads)))
+        pooled = probing.pooled_before(sorted({r for r in reads if isinstance(windows[r][0], Window)}))
+    reports = []
+    for call, r in zip(probing.calls, reads):
+        window, reason = windows[r][0], pooled.get(r)
+        if isinstance(window, str):
+            window, reason = None, window
+        elif reason is not None:
+            reason = f"come after pooling in {reason!r}"
+        shape = (None, *keras.ops.shape(call.output)[1:])
+        reports.append(LayerReport(call.path, type(call.layer).__name__, shape, window, not reason, reason or ""))
+    return ModelReport(model.name, probing.inputs.length, reports)
+
+
+def _placeholder_inputs(model: keras.Model, sequence_input: str | int | None):
+    """Random sequences for the sequence input and zeros for the others, from the shapes the model declares."""
+    declared = _declared_inputs(model)
+    if declared is None:
+        raise KerasMotifsError(f"model {model.name!r} declares no input shape; give sequences (x=) to describe it")
+    names = [name for name, _ in declared]
+    if len(declared) > 1 and sequence_input is None:
+        raise KerasMotifsError(f"model {model.name!r} has {len(declared)} inputs ({', '.join(map(repr, names))}); "
+                               "say which holds the sequences with sequence_input=")
+    key = 0 if sequence_input is None else names.index(sequence_input) if sequence_input in names else sequence_input
+    if not isinstance(key, int) or not 0 <= key < len(declared):
+        raise KerasMotifsError(f"sequence_input {sequence_input!r} is not an input of model {model.name!r}: "
+                               f"{', '.join(map(repr, names))}")
+    arrays = []
+    for k, (name, shape) in enumerate(declared):
+        if any(d is None for d in shape[1:]):
+            raise KerasMotifsError(f"input {name!r} of model {model.name!r} has no fixed shape {shape}; give x= to describe it")
+        if k == key:
+            channels_first = shape[-1] != 4
+            sequences = random_sequences(1, shape[1] if not channels_first else shape[2])
+            arrays.append(sequences.transpose(0, 2, 1) if channels_first else sequences)
+        else:
+            arrays.append(np.zeros((1, *shape[1:]), dtype=np.float32))
+    return arrays[0] if len(arrays) == 1 else arrays
