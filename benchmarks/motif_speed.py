@@ -6,10 +6,15 @@
 2. Tomtom (memelite, warm) of the 30 filters and of cnn-1's 128 second-layer
    filters against JASPAR 2016; ``--measure-compile`` also times memelite's
    one-time compile in an empty cache (via ``tomtom_speed.py``).
-3. The callback's cost: seconds per epoch of cnn-25 on the full training set
-   (17,500 sequences) with MotifMatchCallback on 1,000 validation sequences every
-   epoch, against the same training without it (target ratio <= 1.10).
-Run: ``python benchmarks/motif_speed.py [--epochs 3] [--measure-compile]``.
+3. The one-time work of finding a layer and measuring its receptive field (what
+   the callback does in ``on_train_begin``): cnn-25's first layer on 200 nt, and
+   the last layer of a 20-layer dilated model (kernel 3, dilations 1, 2, 4, 8
+   repeated, 32 filters) on 1,000 nt.
+4. The callback's cost, epochs alternating with and without it, on 1,000
+   validation sequences every epoch: cnn-25 on the full training set (17,500
+   sequences; target ratio <= 1.05) and a small user-style model (about 100k
+   parameters, 2,000 training sequences; target ratio <= 1.25).
+Run: ``python benchmarks/motif_speed.py [--epochs 3] [--rounds 3] [--measure-compile]``.
 """
 
 import argparse
@@ -24,69 +29,55 @@ from _timing import EpochTimer
 
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data import simulate
-from keras_motifs.filters import extract_filters, feature_map_model
+from keras_motifs.filters import extract_filters
 from keras_motifs.models import build_model
+from keras_motifs.probe import SequenceInputs, probe_layer, random_sequences
 from keras_motifs.tomtom import load_database, tomtom
-from keras_motifs.training import fit
+from keras_motifs.training import compile_model, fit
 
 
-def best_of(repeats: int, action) -> float:
-    """Median wall time of ``action()`` over ``repeats`` calls, after one warm-up call."""
-    action()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def dilated_model(layers: int = 20, length: int = 1000) -> keras.Model:
+    """A user-style dilated stack: residual Conv1D(32, 3) layers with dilations 1, 2, 4, 8 repeated."""
+    inputs = keras.Input((length, 4))
+    x = keras.layers.Conv1D(32, 3, padding="same", activation="relu", name="conv1")(inputs)
+    for i in range(2, layers + 1):
+        y = keras.layers.Conv1D(32, 3, padding="same", dilation_rate=2 ** ((i - 1) % 4), activation="relu",
+                                name=f"conv{i}")(x)
+        x = keras.layers.Add()([x, y])
+    outputs = keras.layers.Dense(12, activation="sigmoid")(keras.layers.GlobalAveragePooling1D()(x))
+    return keras.Model(inputs, outputs, name="dilated20")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; the fastest of each is kept")
-    parser.add_argument("--measure-compile", action="store_true")
-    args = parser.parse_args()
-    data = simulate(num_seqs=25000, seed=0)
-    x = data.x["test"]  # 5,000 x 200 x 4
+def user_model() -> keras.Model:
+    """A small user-style model, about 100k parameters: two conv blocks and a dense head."""
+    inputs = keras.Input((200, 4))
+    x = keras.layers.Conv1D(64, 15, padding="same", name="scan")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation("relu")(x)
+    x = keras.layers.MaxPooling1D(10)(x)
+    x = keras.layers.Conv1D(96, 5, padding="same", activation="relu")(x)
+    x = keras.layers.MaxPooling1D(4)(x)
+    x = keras.layers.Dense(128, activation="relu")(keras.layers.Flatten()(x))
+    return keras.Model(inputs, keras.layers.Dense(12, activation="sigmoid")(x), name="user")
 
-    model = build_model("cnn-25")
-    fit(model, data, epochs=1, verbose=0)  # trained a little, so filters fire like real ones
-    features = feature_map_model(model)[0]
 
-    def forward():
-        for start in range(0, len(x), 512):
-            keras.ops.convert_to_numpy(features(x[start : start + 512], training=False))
+def callback_ratio(build, x, y, x_valid, epochs: int, rounds: int) -> tuple[float, float]:
+    """Seconds per epoch without and with the callback (fastest of alternating rounds)."""
+    for name, network, length, layer in (("cnn-25 conv1", model, 200, None),
+                                         ("20-layer dilated model, conv20", dilated_model(), 1000, "conv20")):
+        sequences = random_sequences(8, length)
+        seconds = best_of(args.repeats, lambda: probe_layer(network, layer, SequenceInputs(network, sequences)))
+        window = probe_layer(network, layer, SequenceInputs(network, sequences)).window
+        print(f"finding and measuring {name} on {length} nt: {seconds:.3f} s (window {window.width} nt)")
 
-    extract = best_of(args.repeats, lambda: extract_filters(model, x))
-    floor = best_of(args.repeats, forward)
-    print(f"extraction of 30 filters on {len(x)} x 200: {extract:.3f} s; forward pass alone {floor:.3f} s; "
-          f"ratio {extract / floor:.2f} (two passes: maxima, then windows)")
-
-    jaspar = load_database("JASPAR2016")
-    first = extract_filters(model, x).motifs()
-    deep = extract_filters(build_model("cnn-1"), x[:1000], layer="conv2").motifs()
-    for name, queries in ((f"{len(first)} cnn-25 conv1 filters", first), (f"{len(deep)} cnn-1 conv2 filters", deep)):
-        seconds = best_of(args.repeats, lambda q=queries: tomtom(q, jaspar))
-        print(f"Tomtom (memelite, warm) of {name} against {len(jaspar)} JASPAR 2016 matrices: {seconds:.3f} s")
-    if args.measure_compile:
-        subprocess.run([sys.executable, str(Path(__file__).with_name("tomtom_speed.py")), "--measure-compile",
-                        "--repeats", "1"], check=True)
-
-    without, with_callback = [], []
-    for _ in range(args.rounds):  # alternate, so drift in machine load hits both alike
-        timer = EpochTimer()
-        fit(build_model("cnn-25"), data, epochs=args.epochs, callbacks=[timer], verbose=0)
-        without.append(timer.steady())
-        timer = EpochTimer()
-        callback = MotifMatchCallback(data.x["valid"][:1000])
-        fit(build_model("cnn-25"), data, epochs=args.epochs, callbacks=[callback, timer], verbose=0)
-        with_callback.append(timer.steady())
-    print(f"cnn-25 epoch on {len(data.x['train'])} sequences: {min(without):.2f} s without the callback, "
-          f"{min(with_callback):.2f} s with it every epoch on 1,000 sequences; "
-          f"ratio {min(with_callback) / min(without):.3f}")
-
+    small = simulate(num_seqs=2000 * 10 // 7, seed=1)
+    for name, build, dataset in (("cnn-25", lambda: build_model("cnn-25"), data), ("user model", user_model, small)):
+        x_train, y_train = dataset.x["train"], dataset.y["train"]
+        without, with_callback = callback_ratio(build, x_train, y_train, data.x["valid"][:1000], args.epochs,
+                                                args.rounds)
+        print(f"{name} ({build().count_params():,} parameters) epoch on {len(x_train)} sequences: {without:.2f} s "
+              f"without the callback, {with_callback:.2f} s with it every epoch on 1,000 sequences; "
+              f"ratio {with_callback / without:.3f}")
 
 if __name__ == "__main__":
     main()

@@ -96,6 +96,12 @@ def _train(args) -> None:
 
 
 def _describe(args) -> None:
+    if args.model is not None:
+        from keras_motifs.filters import load_model
+        from keras_motifs.probe import describe_model
+
+        print(describe_model(load_model(args.model)).summary())
+        return
     from keras_motifs.models import receptive_fields
 
     print(receptive_fields(_resolve_arch(args.arch), input_length=args.length).summary())
@@ -253,9 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.set_defaults(handler=_train)
 
-    p = sub.add_parser("describe", help="receptive fields and the pooling bottleneck of an architecture")
-    p.add_argument("--arch", required=True, help="architecture name or spec JSON file")
-    p.add_argument("--length", type=_positive_int, default=200, help="input length (default 200)")
+    p = sub.add_parser("describe", help="receptive fields: the pooling bottleneck of an architecture, or each "
+                                        "layer of a saved model measured, and which layers can be read as motifs")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--arch", help="architecture name or spec JSON file")
+    what.add_argument("--model", help="a saved Keras model (.keras): every layer's measured receptive field")
+    p.add_argument("--length", type=_positive_int, default=200, help="input length of --arch (default 200)")
     p.set_defaults(handler=_describe)
 
     p = sub.add_parser("filters", help="extract filters of a trained model as PPMs (MEME format)")

@@ -106,6 +106,7 @@ class SequenceInputs:
             self.entries = {None: np.asarray(x)}
         self.kind = type(x) if isinstance(x, (Mapping, list, tuple)) else None
         names = [name for name, _ in declared] if declared else [str(k) for k in self.entries]
+        given = list(self.entries) if isinstance(x, Mapping) else names
         if self.kind is None:
             if declared and len(declared) > 1:
                 raise KerasMotifsError(
@@ -114,7 +115,7 @@ class SequenceInputs:
                 )
             self.key = None
         else:
-            self.key = self._sequence_key(sequence_input, names)
+            self.key = self._sequence_key(sequence_input, names, given)
         lengths = {len(value) for value in self.entries.values()}
         if len(lengths) != 1:
             raise KerasMotifsError(f"the inputs of model {model.name!r} hold different numbers of rows: {sorted(lengths)}")
@@ -124,23 +125,22 @@ class SequenceInputs:
         if len(self.entries[self.key]) == 0:
             raise KerasMotifsError(f"no sequences given for input {self.name!r} of model {model.name!r}")
 
-    def _sequence_key(self, sequence_input, names: list[str]):
-        """The key of ``entries`` that holds the sequences."""
-        keys = list(self.entries)
+    def _sequence_key(self, sequence_input, names: list[str], given: list):
+        """The key of ``entries`` that holds the sequences; ``given`` names the inputs for messages."""
         if sequence_input is None:
-            if len(keys) == 1:
-                return keys[0]
+            if len(self.entries) == 1:
+                return next(iter(self.entries))
             raise KerasMotifsError(
-                f"model {self.model_name!r} is given {len(keys)} inputs ({', '.join(map(repr, names))}); say which "
+                f"model {self.model_name!r} is given {len(given)} inputs ({', '.join(map(repr, given))}); say which "
                 "holds the sequences with sequence_input="
             )
         if sequence_input in self.entries:
             return sequence_input
-        if isinstance(sequence_input, str) and self.kind is not dict and sequence_input in names:
+        if isinstance(sequence_input, str) and not issubclass(self.kind, Mapping) and sequence_input in names:
             return names.index(sequence_input)
         raise KerasMotifsError(
             f"sequence_input {sequence_input!r} is not among the inputs given to model {self.model_name!r}: "
-            f"{', '.join(map(repr, keys if self.kind is not None and issubclass(self.kind, Mapping) else names))}"
+            f"{', '.join(map(repr, given))}"
         )
 
     def _layout(self, shape: tuple, declared_shape: tuple | None) -> bool:
@@ -367,6 +367,11 @@ def _to_numpy(output, layer) -> np.ndarray:
         ) from None
 
 
+def _shape(output) -> tuple | None:
+    """The shape of a layer's output; None when it is not one tensor."""
+    return tuple(keras.ops.shape(output)) if keras.ops.is_tensor(output) else None
+
+
 @dataclass
 class _Call:
     """One layer call seen in a traced forward pass."""
@@ -398,6 +403,7 @@ def _trace(model: keras.Model, paths: Mapping[str, keras.layers.Layer], inputs) 
             return wrapped
         return wrap
 
+    model(inputs, training=False)  # builds what is unbuilt first: building may run layers on symbolic tensors
     with _wrapped_calls({id(layer): (layer, tracing(path, layer)) for path, layer in paths.items()}):
         model(inputs, training=False)
     return calls
@@ -422,25 +428,24 @@ def _fit_window(depends: np.ndarray) -> Window | str:
     last = length - 1 - np.argmax(depends[::-1], axis=0)
     span = last - first + 1
     width = int(span[moved].max())
-    whole = "depend on the whole sequence" if width >= length else None
+    if width >= length:
+        return "depend on the whole sequence"
     complete = np.flatnonzero(moved & (span == width))
-    if len(complete) == 1 and positions == 1:
-        stride = 1
-    elif len(complete) < 2:
-        return whole or (f"depend on spans of the sequence that differ from position to position "
-                         f"({span[moved].min()} to {width} nt), not on a fixed window")
-    else:
+    if len(complete) < 2 and positions > 1:
+        return (f"depend on spans of the sequence that differ from position to position ({span[moved].min()} to "
+                f"{width} nt), not on a fixed window")
+    stride = 1
+    if len(complete) > 1:
         rise, run = first[complete[-1]] - first[complete[0]], complete[-1] - complete[0]
         stride = rise // run if rise % run == 0 else 0
     start = int(first[complete[0]] - stride * complete[0])
     lows = start + stride * np.arange(positions)
     if stride < 1 or (first[moved] < lows[moved]).any() or (last[moved] >= lows[moved] + width).any():
-        if whole:
-            return whole
-        if span[moved].min() == width:
-            return f"depend on windows of {width} nt that do not move by a whole-number stride along the sequence"
-        return (f"depend on spans of the sequence that differ from position to position ({span[moved].min()} to "
-                f"{width} nt), not on a fixed window")
+        inside = moved & (first > 0) & (last < length - 1)  # windows not cut short by the ends
+        if (span[inside] < width).any():
+            return (f"depend on spans of the sequence that differ from position to position ({span[inside].min()} "
+                    f"to {width} nt), not on a fixed window")
+        return f"depend on windows of {width} nt that do not move by a whole-number stride along the sequence"
     return Window(width, int(stride), start)
 
 
@@ -493,9 +498,10 @@ class _Probing:
 
     def windows(self, indices: Sequence[int]) -> dict[int, tuple[Window | str, int]]:
         """Per call index: its measured window (or why it has none) and its position axis."""
-        shapes = {i: tuple(keras.ops.shape(self.calls[i].output)) for i in indices}
-        mapped = [i for i in indices if len(shapes[i]) == 3]
-        results = {i: (f"have no positions (output shape {(None, *shapes[i][1:])})", 0) for i in indices if i not in mapped}
+        shapes = {i: _shape(self.calls[i].output) for i in indices}
+        mapped = [i for i in indices if shapes[i] is not None and len(shapes[i]) == 3]
+        results = {i: (f"have no positions (output shape {(None, *shapes[i][1:])})" if shapes[i] is not None
+                       else "are several tensors", 0) for i in indices if i not in mapped}
         if not mapped:
             return results
         length = self.inputs.length
@@ -739,7 +745,8 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
             window, reason = None, window
         elif reason is not None:
             reason = f"come after pooling in {reason!r}"
-        shape = (None, *keras.ops.shape(call.output)[1:])
+        shape = _shape(call.output)
+        shape = (None, *shape[1:]) if shape is not None else ()
         reports.append(LayerReport(call.path, type(call.layer).__name__, shape, window, not reason, reason or ""))
     return ModelReport(model.name, probing.inputs.length, reports)
 

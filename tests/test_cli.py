@@ -42,6 +42,27 @@ def test_describe(capsys):
     assert status == 0 and "Bottleneck: layer2" in out
 
 
+def test_describe_a_saved_model_measures_each_layer(tmp_path, capsys):
+    import keras
+
+    inputs = keras.Input((200, 4))
+    x = keras.layers.Conv1D(8, 9, padding="same", name="scan")(inputs)
+    x = keras.layers.Cropping1D(5, name="crop")(x)
+    x = keras.layers.Conv1D(8, 5, dilation_rate=2, name="dilated")(x)
+    x = keras.layers.MaxPooling1D(10, name="pool")(x)
+    x = keras.layers.Dense(3, name="out")(keras.layers.Flatten(name="flat")(x))
+    keras.Model(inputs, x, name="mine").save(tmp_path / "m.keras")
+    status, out, err = run(["describe", "--model", tmp_path / "m.keras"], capsys)
+    assert status == 0, err
+    rows = {line.split()[0]: line.split(None, 4)[2:] for line in out.splitlines()[2:]}
+    assert rows["scan"] == ["9", "1", "yes"] and rows["crop"] == ["9", "1", "yes"]
+    assert rows["dilated"] == ["17", "1", "yes"]  # 9 + (5 - 1) x 2
+    assert rows["pool"] == ["26", "10", "no: outputs come after pooling in 'pool'"]  # 17 + 10 - 1
+    assert rows["flat"][:2] == ["-", "-"] and "no positions" in rows["flat"][2]
+    status, _, err = run(["describe", "--model", tmp_path / "absent.keras"], capsys)
+    assert status == 2 and "absent.keras: model file not found" in err
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -1,0 +1,250 @@
+"""Any Keras model: a zoo of small user-style models, each read by extraction and the callback.
+
+Every model is defined here (a few thousand parameters, no real training). Its first
+convolution's filter 0 is planted with MEF2A's matrix (width 12) as log-odds, and the
+sequences carry sampled MEF2A sites, so the planted matrix must come back unshifted
+from wherever the layer sits. Windows are worked out by hand: Keras' "same" padding
+of a width-12 kernel puts 5 positions left of the centre and 6 right.
+"""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from keras_motifs.callbacks import MotifMatchCallback
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.filters import extract_filters
+from keras_motifs.jaspar import get_motif
+from keras_motifs.layers import ConvBlock
+from keras_motifs.probe import Window, describe_model, find_layer, layer_paths
+
+L = 100
+MOTIF = get_motif("MA0052")  # MEF2A, 12 columns
+K = MOTIF.width
+layers = keras.layers
+
+
+def head(x):
+    """Pool, flatten, three sigmoid outputs."""
+    x = layers.MaxPooling1D(4, name="pool")(x)
+    return layers.Dense(3, activation="sigmoid", name="out")(layers.Flatten(name="flatten")(x))
+
+
+def functional(body, name, shape=(L, 4)):
+    inputs = keras.Input(shape, name="dna")
+    return keras.Model(inputs, head(body(inputs)), name=name)
+
+
+class Subclassed(keras.Model):
+    """A subclassed model: conv, batch norm, ReLU, global max pool, dense."""
+
+    def __init__(self):
+        super().__init__(name="subclassed")
+        self.scan = layers.Conv1D(8, K, padding="same", name="scan")
+        self.norm = layers.BatchNormalization(name="norm")
+        self.pool = layers.GlobalMaxPooling1D(name="gmp")
+        self.out = layers.Dense(3, activation="sigmoid", name="out")
+
+    def call(self, x):
+        return self.out(self.pool(keras.activations.relu(self.norm(self.scan(x)))))
+
+
+def nested():
+    stem = keras.Sequential([keras.Input((L, 4)), layers.Conv1D(8, K, padding="same", name="conv1"),
+                             layers.BatchNormalization(name="bn"), layers.Activation("relu", name="relu")], name="stem")
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.Conv1D(8, 7, name="conv2")(stem(inputs))  # valid: sees 12 + 6 = 18 positions
+    return keras.Model(inputs, head(x), name="nested")
+
+
+def two_inputs():
+    dna, cell = keras.Input((L, 4), name="dna"), keras.Input((3,), name="cell")
+    x = layers.GlobalMaxPooling1D()(layers.Conv1D(8, K, padding="same", name="scan")(dna))
+    out = layers.Dense(3, activation="sigmoid", name="out")(layers.Concatenate()([x, cell]))
+    return keras.Model({"dna": dna, "cell": cell}, out, name="two_inputs")
+
+
+#: name -> (builder, layer to read, its window, taps of the planted conv within the window, input layout)
+ZOO = {
+    "sequential": (lambda: keras.Sequential([keras.Input((L, 4)), layers.Conv1D(8, K, padding="same", name="scan"),
+                                             layers.ReLU(name="relu"), layers.MaxPooling1D(4), layers.Flatten(),
+                                             layers.Dense(3, activation="sigmoid")], name="sequential"),
+                   None, Window(K, 1, -5), range(K), "last"),
+    "sequential_without_input": (lambda: keras.Sequential([layers.Conv1D(8, K, padding="valid", name="scan"),
+                                                           layers.ReLU(), layers.MaxPooling1D(4), layers.Flatten(),
+                                                           layers.Dense(3, activation="sigmoid")], name="no_input"),
+                                 "scan", Window(K, 1, 0), range(K), "last"),
+    "subclassed": (Subclassed, "scan", Window(K, 1, -5), range(K), "last"),
+    "nested_first_conv": (nested, None, Window(K, 1, -5), range(K), "last"),
+    "nested_path": (nested, "stem/conv1", Window(K, 1, -5), range(K), "last"),
+    "conv_block": (lambda: functional(lambda x: ConvBlock(8, K, pool_size=1, name="block1")(x), "block"),
+                   "block1_conv", Window(K, 1, -5), range(K), "last"),
+    "two_inputs": (two_inputs, "scan", Window(K, 1, -5), range(K), "last"),
+    "strided": (lambda: functional(lambda x: layers.Conv1D(8, K, strides=2, name="scan")(x), "strided"),
+                "scan", Window(K, 2, 0), range(K), "last"),
+    "dilated": (lambda: functional(lambda x: layers.Conv1D(8, 5, dilation_rate=2, padding="same", name="scan")(x),
+                                   "dilated"), "scan", Window(9, 1, -4), range(0, 9, 2), "last"),
+    "causal": (lambda: functional(lambda x: layers.Conv1D(8, K, padding="causal", name="scan")(x), "causal"),
+               "scan", Window(K, 1, -(K - 1)), range(K), "last"),
+    "cropped": (lambda: functional(lambda x: layers.Conv1D(8, K, name="scan")(layers.Cropping1D((5, 2))(x)),
+                                   "cropped"), "scan", Window(K, 1, 5), range(K), "last"),
+    "zero_padded": (lambda: functional(lambda x: layers.Conv1D(8, K, name="scan")(layers.ZeroPadding1D(3)(x)),
+                                       "padded"), "scan", Window(K, 1, -3), range(K), "last"),
+    "channels_first": (lambda: functional(lambda x: layers.Conv1D(8, K, padding="same", data_format="channels_first",
+                                                                  name="scan")(x), "channels_first", shape=(4, L)),
+                       "scan", Window(K, 1, -5), range(K), "first"),
+}
+
+#: name -> (builder, layer, what the message says). Each is refused with the layer's name in the message.
+REFUSED = {
+    "upsampling": (lambda: functional(lambda x: layers.UpSampling1D(2, name="up")(
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "up"), "up", "do not move by a whole-number stride"),
+    "lstm": (lambda: functional(lambda x: layers.LSTM(4, return_sequences=True, name="lstm")(
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "lstm"), "lstm", "(whole sequence|differ from position to position)"),
+    "bilstm": (lambda: functional(lambda x: layers.Bidirectional(layers.LSTM(4, return_sequences=True), name="bilstm")(
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "bilstm"), "bilstm", "(whole sequence|differ from position to position)"),
+    "attention": (lambda: functional(lambda x: (lambda h: layers.MultiHeadAttention(2, 4, name="attention")(h, h))(
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "attention"), "attention", "whole sequence"),
+    "after_pooling": (lambda: functional(lambda x: layers.Conv1D(8, 5, name="conv2")(layers.MaxPooling1D(4, name="mp")(
+        layers.Conv1D(8, K, padding="same", name="scan")(x))), "pooled"), "conv2", "after pooling in 'mp'"),
+    "flatten": (lambda: functional(lambda x: layers.Conv1D(8, K, name="scan")(x), "flat"), "flatten", "no positions"),
+    "dense": (lambda: functional(lambda x: layers.Conv1D(8, K, name="scan")(x), "dense"), "out", "no positions"),
+    "subclassed_global_pool": (Subclassed, "gmp", "no positions"),
+}
+
+
+def planted_sequences(n=300, seed=0):
+    """Random sequences, each with one MEF2A site sampled from its matrix, away from the ends."""
+    rng = np.random.default_rng(seed)
+    letters = rng.integers(0, 4, size=(n, L))
+    for row in letters:
+        start = rng.integers(20, L - 20 - K)
+        row[start : start + K] = [rng.choice(4, p=column) for column in MOTIF.ppm]
+    return np.eye(4, dtype=np.float32)[letters]
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    return planted_sequences()
+
+
+def inputs_for(name, sequences):
+    """The model's inputs as fit takes them, and the sequence_input argument."""
+    if name == "two_inputs":
+        return {"dna": sequences, "cell": np.zeros((len(sequences), 3), np.float32)}, "dna"
+    if ZOO[name][4] == "first":
+        return sequences.transpose(0, 2, 1), None
+    return sequences, None
+
+
+def built(name, x):
+    """The zoo's model, built, with filter 0 of its first convolution planted with the motif's taps."""
+    model = ZOO[name][0]()
+    if not model.built:
+        model({k: v[:2] for k, v in x.items()} if isinstance(x, dict) else x[:2])
+    conv = next(layer for layer in layer_paths(model).values() if isinstance(layer, layers.Conv1D))
+    kernel, *rest = conv.get_weights()
+    kernel[:, :, 0] = np.log2((MOTIF.ppm[list(ZOO[name][3])] + 0.01) / 0.25)
+    conv.set_weights([kernel, *rest])
+    return model
+
+
+def best_shift(ppm, planted, taps):
+    """The column shift of ``ppm`` whose taps correlate best with ``planted``."""
+    def correlation(shift):
+        cols = [t + shift for t in taps]
+        if min(cols) < 0 or max(cols) >= len(ppm):
+            return -1.0
+        return np.corrcoef(ppm[cols].ravel(), planted.ravel())[0, 1]
+    return max(range(-3, 4), key=correlation), correlation(0)
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_window_is_the_receptive_field_and_planted_filter_comes_back_unshifted(name, sequences):
+    _, layer, window, taps, _ = ZOO[name]
+    x, sequence_input = inputs_for(name, sequences)
+    model = built(name, x)
+    result = extract_filters(model, x, layer=layer, sequence_input=sequence_input)
+    assert result.window == window.width
+    assert result.layer == (layer if layer is not None else {"sequential": "scan"}.get(name, "stem/conv1")) or \
+        layer == "block1_conv" and result.layer == "block1/block1_conv"
+    shift, correlation = best_shift(result.ppms[0], MOTIF.ppm[list(taps)], list(taps))
+    assert shift == 0 and correlation > 0.8, (shift, correlation)
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_describe_measures_the_same_window(name, sequences):
+    _, layer, window, _, _ = ZOO[name]
+    x, sequence_input = inputs_for(name, sequences[:4])
+    model = built(name, x)
+    report = describe_model(model, x, sequence_input=sequence_input)
+    path = find_layer(model, layer)[0] if layer is not None else {"sequential": "scan"}.get(name, "stem/conv1")
+    row = next(r for r in report.layers if r.path == path)
+    assert row.readable and row.window == window, row
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_callback_runs_in_fit_on_every_style(name, sequences):
+    _, layer, _, _, _ = ZOO[name]
+    x, sequence_input = inputs_for(name, sequences[:64])
+    model = ZOO[name][0]()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    y = np.zeros((64, 3), np.float32)
+    callback = MotifMatchCallback(x, layer=layer, sequence_input=sequence_input)
+    history = model.fit(x, y, epochs=1, batch_size=32, callbacks=[callback], verbose=0)
+    assert 0.0 <= history.history["motif_match_frac"][0] <= 1.0
+    assert callback.final_score["num_filters"] == 8
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_layers_without_a_fixed_window_are_refused_by_name(name, sequences):
+    builder, layer, reason = REFUSED[name]
+    model = builder()
+    if not model.built:
+        model(sequences[:2])
+    with pytest.raises(KerasMotifsError, match=f"outputs of '{layer}' .*{reason}.*read 'scan'"):
+        extract_filters(model, sequences[:50], layer=layer)
+    row = next(r for r in describe_model(model, sequences[:2]).layers if r.path == layer)
+    assert not row.readable and re.search(reason, row.reason)
+
+
+def test_layer_zero_is_never_the_input_layer(sequences):
+    model = functional(lambda x: layers.Conv1D(8, K, name="scan")(x), "m")
+    with pytest.raises(KerasMotifsError, match="layer 0 of model 'm' is its input 'dna'"):
+        extract_filters(model, sequences[:10], layer=0)
+    assert extract_filters(model, sequences[:10], layer=1).layer == "scan"
+
+
+def test_conv_block_sublayers_by_path_and_plain_name(sequences):
+    model = ZOO["conv_block"][0]()
+    for layer in ("block1", "block1/block1_conv", "block1_conv"):
+        assert extract_filters(model, sequences[:20], layer=layer).window == K
+
+
+def test_bad_layer_paths_and_inputs_name_what_is_valid(sequences):
+    model = nested()
+    with pytest.raises(KerasMotifsError, match="has no layer 'stem/conv9'; layers: stem, stem/conv1, stem/bn"):
+        extract_filters(model, sequences[:10], layer="stem/conv9")
+    with pytest.raises(KerasMotifsError, match=r"sequence input 'dna' of model 'nested' must be one-hot.*\(10, 100, 5\)"):
+        extract_filters(model, np.zeros((10, L, 5)))
+    with pytest.raises(KerasMotifsError, match=r"expects \(None, 100, 4\), got sequences of shape \(10, 90, 4\)"):
+        extract_filters(model, sequences[:10, :90])
+    two = two_inputs()
+    x = {"dna": sequences[:10], "cell": np.zeros((10, 3))}
+    with pytest.raises(KerasMotifsError, match="is given 2 inputs \\('dna', 'cell'\\); say which .*sequence_input="):
+        extract_filters(two, x)
+    with pytest.raises(KerasMotifsError, match="model 'two_inputs' has 2 inputs \\('(dna|cell)', '(dna|cell)'\\); give x as a dict or list"):
+        extract_filters(two, sequences[:10])
+    with pytest.raises(KerasMotifsError, match="sequence_input 'seq' is not among the inputs.*'dna', 'cell'"):
+        extract_filters(two, x, sequence_input="seq")
+
+
+def test_measurement_leaves_the_weights_as_they_were(sequences):
+    model = nested()
+    before = [w.copy() for w in model.get_weights()]
+    extract_filters(model, sequences[:10], layer="conv2")
+    describe_model(model)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
