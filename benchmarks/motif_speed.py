@@ -63,12 +63,67 @@ def user_model() -> keras.Model:
 
 def callback_ratio(build, x, y, x_valid, epochs: int, rounds: int) -> tuple[float, float]:
     """Seconds per epoch without and with the callback (fastest of alternating rounds)."""
+    without, with_callback = [], []
+    for _ in range(rounds):  # alternate, so drift in machine load hits both alike
+        for callbacks, times in (([], without), ([MotifMatchCallback(x_valid)], with_callback)):
+            timer = EpochTimer()
+            model = compile_model(build(), 1e-3)
+            model.fit(x, y, epochs=epochs, batch_size=100, callbacks=[*callbacks, timer], verbose=0)
+            times.append(timer.steady())
+    return min(without), min(with_callback)
+
+
+def best_of(repeats: int, action) -> float:
+    """Median wall time of ``action()`` over ``repeats`` calls, after one warm-up call."""
+    action()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; the fastest of each is kept")
+    parser.add_argument("--measure-compile", action="store_true")
+    args = parser.parse_args()
+    data = simulate(num_seqs=25000, seed=0)
+    x = data.x["test"]  # 5,000 x 200 x 4
+
+    model = build_model("cnn-25")
+    fit(model, data, epochs=1, verbose=0)  # trained a little, so filters fire like real ones
+    probe = probe_layer(model, None, SequenceInputs(model, x))
+
+    def forward():
+        for start in range(0, len(x), 512):
+            probe.feature_map(x[start : start + 512])
+
+    extract = best_of(args.repeats, lambda: extract_filters(model, x))
+    floor = best_of(args.repeats, forward)
+    print(f"extraction of 30 filters on {len(x)} x 200: {extract:.3f} s; forward pass alone {floor:.3f} s; "
+          f"ratio {extract / floor:.2f} (two passes: maxima, then windows; the layer found and measured once)")
+
+    jaspar = load_database("JASPAR2016")
+    first = extract_filters(model, x).motifs()
+    deep = extract_filters(build_model("cnn-1"), x[:1000], layer="conv2").motifs()
+    for name, queries in ((f"{len(first)} cnn-25 conv1 filters", first), (f"{len(deep)} cnn-1 conv2 filters", deep)):
+        seconds = best_of(args.repeats, lambda q=queries: tomtom(q, jaspar))
+        print(f"Tomtom (memelite, warm) of {name} against {len(jaspar)} JASPAR 2016 matrices: {seconds:.3f} s")
+    if args.measure_compile:
+        subprocess.run([sys.executable, str(Path(__file__).with_name("tomtom_speed.py")), "--measure-compile",
+                        "--repeats", "1"], check=True)
+
     for name, network, length, layer in (("cnn-25 conv1", model, 200, None),
-                                         ("20-layer dilated model, conv20", dilated_model(), 1000, "conv20")):
+                                         ("the 20-layer dilated model's conv20", dilated_model(), 1000, "conv20")):
         sequences = random_sequences(8, length)
         seconds = best_of(args.repeats, lambda: probe_layer(network, layer, SequenceInputs(network, sequences)))
         window = probe_layer(network, layer, SequenceInputs(network, sequences)).window
-        print(f"finding and measuring {name} on {length} nt: {seconds:.3f} s (window {window.width} nt)")
+        print(f"finding and measuring {name} on {length} nt (once per fit): {seconds:.3f} s "
+              f"(window {window.width} nt)")
 
     small = simulate(num_seqs=2000 * 10 // 7, seed=1)
     for name, build, dataset in (("cnn-25", lambda: build_model("cnn-25"), data), ("user model", user_model, small)):
@@ -78,6 +133,7 @@ def callback_ratio(build, x, y, x_valid, epochs: int, rounds: int) -> tuple[floa
         print(f"{name} ({build().count_params():,} parameters) epoch on {len(x_train)} sequences: {without:.2f} s "
               f"without the callback, {with_callback:.2f} s with it every epoch on 1,000 sequences; "
               f"ratio {with_callback / without:.3f}")
+
 
 if __name__ == "__main__":
     main()

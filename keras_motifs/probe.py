@@ -44,6 +44,8 @@ ELEMENTWISE_TYPES = (keras.layers.BatchNormalization, keras.layers.Activation, k
                      keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU)
 #: Random sequences whose every position is changed in turn to measure windows.
 PROBE_SEQUENCES = 2
+#: Size of the changes made to the other probe sequences' positions.
+PROBE_AMPLITUDE = 1e6
 #: An output moves when it changes by more than this fraction of the layer's largest output.
 RELATIVE_TOLERANCE = 1e-6
 #: Size of the jitter on trainable weights while measuring, relative to their mean absolute value.
@@ -403,7 +405,11 @@ def _trace(model: keras.Model, paths: Mapping[str, keras.layers.Layer], inputs) 
             return wrapped
         return wrap
 
-    model(inputs, training=False)  # builds what is unbuilt first: building may run layers on symbolic tensors
+    try:  # builds what is unbuilt first: building may run layers on symbolic tensors
+        model(inputs, training=False)
+    except (ValueError, TypeError, KeyError) as err:
+        reason = str(err).strip().splitlines()[0][:300]
+        raise KerasMotifsError(f"model {model.name!r} does not run on the inputs given ({reason})") from None
     with _wrapped_calls({id(layer): (layer, tracing(path, layer)) for path, layer in paths.items()}):
         model(inputs, training=False)
     return calls
@@ -451,21 +457,31 @@ def _fit_window(depends: np.ndarray) -> Window | str:
 
 def _probe_batches(length: int, bytes_per_sequence: int) -> Iterator[tuple[int, int, np.ndarray]]:
     """(first probed position, last + 1, batch): a random sequence, then copies of it, each with one position
-    changed to another letter; for ``PROBE_SEQUENCES`` random sequences. Batches are channels-last."""
+    changed; for ``PROBE_SEQUENCES`` random sequences. Batches are channels-last.
+
+    The first sequence's positions change to another letter; the others' by random values of size
+    ``PROBE_AMPLITUDE``, so that a path through many layers whose share of an output is below float
+    precision at the scale of one letter still moves it.
+    """
     rng = np.random.default_rng(0)
     chunk = int(np.clip(PROBE_CHUNK_BYTES // max(bytes_per_sequence, 1), 1, 256))
-    for base in random_sequences(PROBE_SEQUENCES, length, seed=1):
-        changed = (base.argmax(axis=1) + rng.integers(1, 4, size=length)) % 4
+    for b, base in enumerate(random_sequences(PROBE_SEQUENCES, length, seed=1)):
+        if b == 0:
+            changes = np.eye(4, dtype=np.float32)[(base.argmax(axis=1) + rng.integers(1, 4, size=length)) % 4] - base
+        else:
+            changes = (PROBE_AMPLITUDE * rng.standard_normal((length, 4))).astype(np.float32)
         for start in range(0, length, chunk):
             stop = min(start + chunk, length)
             batch = np.repeat(base[None], stop - start + 1, axis=0)
-            batch[np.arange(1, stop - start + 1), np.arange(start, stop)] = np.eye(4, dtype=np.float32)[changed[start:stop]]
+            batch[np.arange(1, stop - start + 1), np.arange(start, stop)] += changes[start:stop]
             yield start, stop, batch
 
 
 def _movement(outputs: np.ndarray) -> np.ndarray:
-    """Which entries of ``outputs[1:]`` moved away from ``outputs[0]``, beyond float noise."""
-    return np.abs(outputs[1:] - outputs[0]) > RELATIVE_TOLERANCE * np.abs(outputs).max()
+    """Which entries of ``outputs[1:]`` moved away from ``outputs[0]``, beyond float noise (or to inf/NaN)."""
+    change = np.abs(outputs[1:] - outputs[0])
+    scale = np.abs(outputs[0][np.isfinite(outputs[0])]).max(initial=0.0)
+    return (change > RELATIVE_TOLERANCE * scale) | ~np.isfinite(change)
 
 
 class _Probing:

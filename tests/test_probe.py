@@ -109,6 +109,9 @@ REFUSED = {
         layers.Conv1D(8, K, padding="same", name="scan")(x)), "attention"), "attention", "whole sequence"),
     "after_pooling": (lambda: functional(lambda x: layers.Conv1D(8, 5, name="conv2")(layers.MaxPooling1D(4, name="mp")(
         layers.Conv1D(8, K, padding="same", name="scan")(x))), "pooled"), "conv2", "after pooling in 'mp'"),
+    "conv_after_upsampling": (lambda: functional(lambda x: layers.Conv1D(8, 5, padding="same", name="conv2")(
+        layers.UpSampling1D(2)(layers.Conv1D(8, K, padding="same", name="scan")(x))), "up2"), "conv2",
+        "do not move by a whole-number stride"),
     "flatten": (lambda: functional(lambda x: layers.Conv1D(8, K, name="scan")(x), "flat"), "flatten", "no positions"),
     "dense": (lambda: functional(lambda x: layers.Conv1D(8, K, name="scan")(x), "dense"), "out", "no positions"),
     "subclassed_global_pool": (Subclassed, "gmp", "no positions"),
@@ -210,6 +213,24 @@ def test_layers_without_a_fixed_window_are_refused_by_name(name, sequences):
     assert not row.readable and re.search(reason, row.reason)
 
 
+def test_a_conv_after_a_nested_model_sees_the_stacked_window(sequences):
+    # Once read with window 7, the kernel of conv2 alone; it sees 12 + 7 - 1 positions of the input.
+    result = extract_filters(built("nested_path", sequences), sequences[:50], layer="conv2")
+    assert result.window == K + 6 and result.layer == "conv2"
+
+
+def test_a_deep_dilated_stack_gets_its_whole_receptive_field(sequences):
+    # Residual Conv1D(16, 3) layers with dilations 1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8: each adds 2 x its dilation.
+    inputs = keras.Input((L, 4))
+    x = layers.Conv1D(16, 3, padding="same", activation="relu", name="conv0")(inputs)
+    for i, dilation in enumerate([1, 2, 4, 8] * 3, start=1):
+        x = layers.Add()([x, layers.Conv1D(16, 3, padding="same", dilation_rate=dilation, activation="relu",
+                                           name=f"conv{i}")(x)])
+    model = keras.Model(inputs, x, name="dilated_stack")
+    result = extract_filters(model, sequences[:20], layer="conv12")
+    assert result.window == 3 + 2 * 15 * 3
+
+
 def test_layer_zero_is_never_the_input_layer(sequences):
     model = functional(lambda x: layers.Conv1D(8, K, name="scan")(x), "m")
     with pytest.raises(KerasMotifsError, match="layer 0 of model 'm' is its input 'dna'"):
@@ -239,6 +260,8 @@ def test_bad_layer_paths_and_inputs_name_what_is_valid(sequences):
         extract_filters(two, sequences[:10])
     with pytest.raises(KerasMotifsError, match="sequence_input 'seq' is not among the inputs.*'dna', 'cell'"):
         extract_filters(two, x, sequence_input="seq")
+    with pytest.raises(KerasMotifsError, match="model 'two_inputs' does not run on the inputs given"):
+        extract_filters(two, {"dna": sequences[:10], "cell": np.zeros((10, 7))}, sequence_input="dna")
 
 
 def test_measurement_leaves_the_weights_as_they_were(sequences):
