@@ -31,7 +31,7 @@ import numpy as np
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_file
 from keras_motifs.motifs import Motif, consensus, trim, write_meme
-from keras_motifs.probe import LayerProbe, SequenceInputs, probe_layer, readable_conv_layers
+from keras_motifs.probe import LayerProbe, SequenceInputs, Window, probe_layer, readable_conv_layers
 
 METHODS = {"code": 0.5, "paper": 0.7}
 #: Activations of the first pass are kept for the second while smaller than this.
@@ -182,30 +182,31 @@ def read_filters(
 
     # First pass: each filter's maximum. The activations are kept for the second pass
     # while they fit in ACTIVATION_CACHE_BYTES, else computed again (bounded memory).
+    ops = keras.ops
     peaks, cached, cached_bytes = None, [], 0
     for start, stop, activation in batches():
-        batch_peak = activation.max(axis=(0, 1))
+        batch_peak = ops.convert_to_numpy(ops.max(activation, axis=(0, 1)))
         peaks = batch_peak if peaks is None else np.maximum(peaks, batch_peak)
-        cached_bytes += activation.nbytes
+        cached_bytes += int(np.prod(activation.shape)) * 4
         if cached is not None and cached_bytes <= ACTIVATION_CACHE_BYTES:
             cached.append((start, stop, activation))
         else:
             cached = None
-    cutoff = np.where(peaks > 0, threshold * peaks, np.inf)
+    cutoff = np.where(peaks > 0, threshold * peaks, np.inf).astype(np.float32)
 
     num_filters = len(peaks)
     counts = np.zeros((num_filters, 4, width), dtype=np.float64)  # (filter, letter, position)
     sites = np.zeros(num_filters, dtype=np.int64)
     for start, stop, activation in cached if cached is not None else batches():
-        # view[n, s] is the window, shape=(4, width), that starts at input position s of sequence n.
-        view = np.lib.stride_tricks.sliding_window_view(inputs.sequences(start, stop), width, axis=1)
         if method == "code":
-            weights = np.where((activation > cutoff) & valid[None, :, None], activation, 0.0)
-            rows, positions = np.nonzero(weights.any(axis=2))  # only positions where some filter fires
-            windows = view[rows, starts[positions]].reshape(len(rows), 4 * width)
-            counts += (weights[rows, positions].T @ windows).reshape(num_filters, 4, width)
-            sites += (weights > 0).sum(axis=(0, 1))
+            fires = ops.logical_and(activation > cutoff, valid[None, :, None])
+            weights = ops.where(fires, activation, 0.0)
+            counts += _weighted_window_sums(inputs.sequences(start, stop), weights, probe.window)
+            sites += ops.convert_to_numpy(ops.sum(ops.cast(fires, "int32"), axis=(0, 1)))
         else:
+            activation = ops.convert_to_numpy(activation)
+            # view[n, s] is the window, shape=(4, width), that starts at input position s of sequence n.
+            view = np.lib.stride_tricks.sliding_window_view(inputs.sequences(start, stop), width, axis=1)
             best = activation.argmax(axis=1)  # (n, filters)
             keep = (activation.max(axis=1) >= cutoff) & valid[best]
             rows, filters = np.nonzero(keep)
@@ -216,6 +217,34 @@ def read_filters(
         counts[f] / counts[f].sum(axis=1, keepdims=True) if sites[f] > 0 else None for f in range(num_filters)
     ]
     return LayerFilters(probe.path, width, ppms, sites, peaks, method)
+
+
+def _weighted_window_sums(sequences: np.ndarray, weights: np.ndarray, window: Window) -> np.ndarray:
+    """Sum over sequences n and positions p of ``weights[n, p, f]`` times the window of position p.
+
+    Computed as one convolution, the way a backend computes a conv kernel's gradient:
+    the sequences (letters as the batch, sequences as channels) convolved with the
+    weights as the kernel, dilated by the windows' stride.
+
+    Parameters
+    ----------
+    sequences : numpy.ndarray, shape=(n, length, 4)
+    weights : tensor, shape=(n, positions, filters)
+        Zero at positions whose window runs off the sequence.
+    window : Window
+
+    Returns
+    -------
+    numpy.ndarray, shape=(filters, 4, width)
+    """
+    positions = int(weights.shape[1])
+    pad_left = max(0, -window.start)
+    first = pad_left + window.start  # where position 0's window starts in the padded sequences
+    needed = first + window.width + window.stride * (positions - 1)
+    padded = np.pad(sequences, ((0, 0), (pad_left, max(0, needed - pad_left - sequences.shape[1])), (0, 0)))
+    sums = keras.ops.conv(padded.transpose(2, 1, 0), keras.ops.transpose(weights, (1, 0, 2)),
+                          dilation_rate=window.stride)
+    return keras.ops.convert_to_numpy(sums)[:, first : first + window.width].transpose(2, 0, 1)
 
 
 def write_layer_motifs(

@@ -324,10 +324,11 @@ def _jittered(model: keras.Model) -> Iterator[None]:
 
 
 def _forward(model: keras.Model, inputs, capture: Sequence[keras.layers.Layer],
-             perturb: tuple[keras.layers.Layer, np.ndarray] | None = None) -> list:
+             perturb: tuple[keras.layers.Layer, np.ndarray] | None = None, to_numpy: bool = True) -> list:
     """Run ``model`` on ``inputs`` until each layer of ``capture`` has returned; their first outputs.
 
-    ``perturb`` = (layer, noise) adds ``noise`` to that layer's output on the way.
+    ``perturb`` = (layer, noise) adds ``noise`` to that layer's output on the way. The
+    outputs are numpy arrays, or backend tensors when not ``to_numpy``.
     """
     outputs: dict[int, object] = {}
 
@@ -354,15 +355,15 @@ def _forward(model: keras.Model, inputs, capture: Sequence[keras.layers.Layer],
     missing = [layer.name for layer in capture if id(layer) not in outputs]
     if missing:
         raise KerasMotifsError(f"layer {missing[0]!r} did not run in a forward pass of model {model.name!r}")
-    return [_to_numpy(outputs[id(layer)], layer) for layer in capture]
+    return [_checked(outputs[id(layer)], layer, to_numpy) for layer in capture]
 
 
-def _to_numpy(output, layer) -> np.ndarray:
-    """A captured output as an array; a layer with several outputs is refused."""
+def _checked(output, layer, to_numpy: bool):
+    """A captured output, as an array if ``to_numpy``; a layer with several outputs is refused."""
     if isinstance(output, (list, tuple, dict)):
         raise KerasMotifsError(f"layer {layer.name!r} returns {len(output)} tensors; read a layer with one output")
     try:
-        return keras.ops.convert_to_numpy(output)
+        return keras.ops.convert_to_numpy(output) if to_numpy else keras.ops.convert_to_tensor(output)
     except (ValueError, TypeError, AttributeError, NotImplementedError):
         raise KerasMotifsError(
             f"the output of layer {layer.name!r} could not be read eagerly (is the model's call compiled?)"
@@ -605,10 +606,10 @@ class LayerProbe:
     read_layer: keras.layers.Layer
     position_axis: int
 
-    def feature_map(self, inputs) -> np.ndarray:
-        """The feature map of a batch of model inputs, shape=(batch, positions, filters)."""
-        output = _forward(self.model, inputs, [self.read_layer])[0]
-        return output if self.position_axis == 1 else output.transpose(0, 2, 1)
+    def feature_map(self, inputs):
+        """The feature map of a batch of model inputs, a backend tensor, shape=(batch, positions, filters)."""
+        output = _forward(self.model, inputs, [self.read_layer], to_numpy=False)[0]
+        return output if self.position_axis == 1 else keras.ops.transpose(output, (0, 2, 1))
 
 
 def probe_layer(model: keras.Model, layer: str | int | None, inputs: SequenceInputs) -> LayerProbe:
