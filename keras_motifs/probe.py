@@ -42,6 +42,8 @@ CONV_TYPES = (ConvBlock, keras.layers.Conv1D, keras.layers.SeparableConv1D, kera
 #: Layers that rescale or activate a convolution's output position by position.
 ELEMENTWISE_TYPES = (keras.layers.BatchNormalization, keras.layers.Activation, keras.layers.ReLU,
                      keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU)
+#: Layers whose every output can depend on the whole sequence (recurrent layers are told by ``return_sequences``).
+ATTENTION_TYPES = (keras.layers.MultiHeadAttention, keras.layers.Attention, keras.layers.AdditiveAttention)
 #: Random sequences whose every position is changed in turn to measure windows.
 PROBE_SEQUENCES = 2
 #: Size of the changes made to the other probe sequences' positions.
@@ -370,6 +372,19 @@ def _checked(output, layer, to_numpy: bool):
         ) from None
 
 
+def _mixing(call: "_Call") -> str | None:
+    """Why the outputs of a call have no fixed window of the input, by the kind of layer; None if no reason."""
+    layer = call.layer
+    if isinstance(layer, ATTENTION_TYPES):
+        return f"depend on the whole sequence through {call.path!r}, an attention layer"
+    if hasattr(layer, "return_sequences"):
+        return f"depend on the whole sequence through {call.path!r}, a recurrent layer"
+    size = getattr(layer, "pool_size", None)
+    if call.leaf and size is not None and max(np.atleast_1d(size)) > 1:
+        return f"come after pooling in {call.path!r} (their positions are uncertain by the pool size)"
+    return None
+
+
 def _shape(output) -> tuple | None:
     """The shape of a layer's output; None when it is not one tensor."""
     return tuple(keras.ops.shape(output)) if keras.ops.is_tensor(output) else None
@@ -537,35 +552,37 @@ class _Probing:
             results[i] = (_fit_window(along[i][axis - 1]), axis)
         return results
 
-    def pooled_before(self, indices: Sequence[int]) -> dict[int, str]:
-        """Per call index: the path of the last pooling layer whose output moves it (itself, for a pool)."""
-        pooled: dict[int, str] = {}
+    def mixed_before(self, indices: Sequence[int]) -> dict[int, str]:
+        """Per call index: why a layer that runs before it (or it itself) takes its fixed window away, if one does.
+
+        The layers that do are pooling layers (any leaf with ``pool_size`` > 1),
+        recurrent layers and attention layers; a call depends on one when
+        perturbing that layer's output moves it.
+        """
+        reasons: dict[int, str] = {}
         sequences = random_sequences(PROBE_SEQUENCES, self.inputs.length, seed=2)
-        for p, call in enumerate(self.calls):
-            size = getattr(call.layer, "pool_size", None)
-            if not call.leaf or size is None or max(np.atleast_1d(size)) <= 1:
+        for m, call in enumerate(self.calls):
+            reason = _mixing(call)
+            if reason is None:
                 continue
-            others = [i for i in indices if i != p]
-            pooled.update({p: call.path} if p in indices else {})
+            if m in indices:
+                reasons[m] = reason
+            others = [i for i in indices if i != m and i not in reasons and _shape(self.calls[i].output) is not None]
             if not others:
                 continue
             capture = [self.calls[i].layer for i in others]
             plain = self.run(sequences, capture)
-            noise = np.random.default_rng(3).normal(size=(len(sequences), *keras.ops.shape(call.output)[1:]))
+            noise = np.random.default_rng(3).normal(size=(len(sequences), *_shape(call.output)[1:]))
             moved = self.run(sequences, capture, perturb=(call.layer, noise.astype(np.float32)))
             for i, before, after in zip(others, plain, moved):
                 if _movement(np.stack([before, after])).any():
-                    pooled[i] = call.path
-        return pooled
+                    reasons[i] = reason
+        return reasons
 
     def readable(self, index: int) -> tuple[Window | str, int]:
-        """The window of ``calls[index]``, or the reason it has none (pooling before it included)."""
+        """The window of ``calls[index]``, or the reason it has none; position axis 0 when it has no positions."""
         window, axis = self.windows([index])[index]
-        if isinstance(window, Window):
-            pool = self.pooled_before([index]).get(index)
-            if pool is not None:
-                window = f"come after pooling in {pool!r} (their positions are uncertain by the pool size)"
-        return window, axis
+        return (window if axis == 0 else self.mixed_before([index]).get(index, window)), axis
 
     def convolutions(self) -> list[int]:
         """Indices of the convolutions, in the order they run; a ConvBlock stands for the Conv1D inside it."""
@@ -670,8 +687,8 @@ def readable_conv_layers(model: keras.Model, inputs: SequenceInputs) -> list[str
     reads = [probing.index[id(probing.read_call(i).layer)] for i in convs]
     with _jittered(model):
         windows = probing.windows(reads)
-        pooled = probing.pooled_before(reads)
-    return [probing.calls[i].path for i, r in zip(convs, reads) if isinstance(windows[r][0], Window) and r not in pooled]
+        mixed = probing.mixed_before(reads)
+    return [probing.calls[i].path for i, r in zip(convs, reads) if isinstance(windows[r][0], Window) and r not in mixed]
 
 
 def _parents(path: str) -> list[str]:
@@ -754,14 +771,12 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
     reads = [probing.index[id(probing.read_call(i).layer)] for i in range(len(probing.calls))]
     with _jittered(model):
         windows = probing.windows(sorted(set(reads)))
-        pooled = probing.pooled_before(sorted({r for r in reads if isinstance(windows[r][0], Window)}))
+        mixed = probing.mixed_before(sorted(set(reads)))
     reports = []
     for call, r in zip(probing.calls, reads):
-        window, reason = windows[r][0], pooled.get(r)
+        (window, axis), reason = windows[r], mixed.get(r)
         if isinstance(window, str):
-            window, reason = None, window
-        elif reason is not None:
-            reason = f"come after pooling in {reason!r}"
+            window, reason = None, window if axis == 0 else reason or window
         shape = _shape(call.output)
         shape = (None, *shape[1:]) if shape is not None else ()
         reports.append(LayerReport(call.path, type(call.layer).__name__, shape, window, not reason, reason or ""))

@@ -102,11 +102,14 @@ REFUSED = {
     "upsampling": (lambda: functional(lambda x: layers.UpSampling1D(2, name="up")(
         layers.Conv1D(8, K, padding="same", name="scan")(x)), "up"), "up", "do not move by a whole-number stride"),
     "lstm": (lambda: functional(lambda x: layers.LSTM(4, return_sequences=True, name="lstm")(
-        layers.Conv1D(8, K, padding="same", name="scan")(x)), "lstm"), "lstm", "(whole sequence|differ from position to position)"),
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "lstm"), "lstm",
+        "whole sequence through 'lstm', a recurrent layer"),
     "bilstm": (lambda: functional(lambda x: layers.Bidirectional(layers.LSTM(4, return_sequences=True), name="bilstm")(
-        layers.Conv1D(8, K, padding="same", name="scan")(x)), "bilstm"), "bilstm", "(whole sequence|differ from position to position)"),
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "bilstm"), "bilstm",
+        "whole sequence through 'bilstm', a recurrent layer"),
     "attention": (lambda: functional(lambda x: (lambda h: layers.MultiHeadAttention(2, 4, name="attention")(h, h))(
-        layers.Conv1D(8, K, padding="same", name="scan")(x)), "attention"), "attention", "whole sequence"),
+        layers.Conv1D(8, K, padding="same", name="scan")(x)), "attention"), "attention",
+        "whole sequence through 'attention', an attention layer"),
     "after_pooling": (lambda: functional(lambda x: layers.Conv1D(8, 5, name="conv2")(layers.MaxPooling1D(4, name="mp")(
         layers.Conv1D(8, K, padding="same", name="scan")(x))), "pooled"), "conv2", "after pooling in 'mp'"),
     "conv_after_upsampling": (lambda: functional(lambda x: layers.Conv1D(8, 5, padding="same", name="conv2")(
