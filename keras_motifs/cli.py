@@ -274,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out", help="MEME file for one layer (a per-filter .tsv is written beside it)")
     out.add_argument("--out-dir", help="folder for <layer>.meme and <layer>.filters.tsv of each layer")
     p.add_argument("--layer", action="append",
-                   help="layer name, index, or 'all' (repeatable; default: the first conv layer)")
+                   help="layer path (stem/conv1), unique name, index, or 'all' "
+                        "(repeatable; default: the first convolution)")
     p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
     p.add_argument("--method", choices=["code", "paper"], default="code",
                    help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
