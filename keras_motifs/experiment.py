@@ -39,7 +39,7 @@ class Sweep:
         Architecture names of the registry.
     trials : int
         Trials per architecture; trial k trains with seed ``seed + k``.
-    epochs, patience, lr, batch_size
+    epochs, patience, lr, batch_size, lr_patience, lr_factor
         Training settings (see :func:`keras_motifs.training.fit`).
     num_seqs, length : int
         Size of the synthetic dataset (ignored with ``data``).
@@ -63,6 +63,8 @@ class Sweep:
     patience: int = 20
     lr: float = 3e-4
     batch_size: int = 100
+    lr_patience: int = 0
+    lr_factor: float = 0.2
     num_seqs: int = 25000
     length: int = 200
     data: str | None = None
@@ -142,12 +144,14 @@ def _check_sweep(sweep: Sweep, where: str) -> None:
         value = getattr(sweep, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise KerasMotifsError(f"{where}: {name} must be a positive integer, got {value!r}")
-    for name in ("patience", "callback_every"):
+    for name in ("patience", "callback_every", "lr_patience"):
         value = getattr(sweep, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise KerasMotifsError(f"{where}: {name} must be an integer >= 0, got {value!r}")
     if not isinstance(sweep.lr, (int, float)) or not sweep.lr > 0:
         raise KerasMotifsError(f"{where}: lr must be a positive number, got {sweep.lr!r}")
+    if not isinstance(sweep.lr_factor, (int, float)) or not 0 < sweep.lr_factor < 1:
+        raise KerasMotifsError(f"{where}: lr_factor must be between 0 and 1, got {sweep.lr_factor!r}")
     if sweep.engine not in ("memelite", "meme"):
         raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
     if sweep.method not in ("code", "paper"):
@@ -249,7 +253,7 @@ def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, ru
             dataset, every=sweep.callback_every, database=sweep.jaspar_release, engine=sweep.engine))
     train_run(dataset, spec, run_dir, epochs=sweep.epochs, patience=sweep.patience, learning_rate=sweep.lr,
               batch_size=sweep.batch_size, seed=sweep.seed + trial, trial=trial, callbacks=callbacks,
-              overwrite=True, verbose=0)
+              overwrite=True, verbose=0, lr_patience=sweep.lr_patience, lr_factor=sweep.lr_factor)
 
 
 def _filters(sweep: Sweep, data_path: Path, run_dir: Path, layers: list[str]) -> None:
@@ -285,7 +289,7 @@ def _check_output_dir(out_dir: Path) -> None:
 
 
 #: Settings that the outputs already in a folder depend on; archs and trials may grow.
-_FIXED_ON_RESUME = ("epochs", "patience", "lr", "batch_size", "num_seqs", "length", "data", "engine",
+_FIXED_ON_RESUME = ("epochs", "patience", "lr", "batch_size", "lr_patience", "lr_factor", "num_seqs", "length", "data", "engine",
                     "jaspar_release", "seed", "method", "callback_every")
 
 

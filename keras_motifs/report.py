@@ -39,14 +39,18 @@ from keras_motifs.fileio import atomic_directory, atomic_file, read_json
 TABLE_COLUMNS = [
     "model", "arch", "layer", "first_pool_size", "n_trials",
     "auroc_mean", "auroc_std", "aupr_mean", "aupr_std",
-    "match_any_mean", "match_any_std", "match_gt_mean", "match_gt_std",
+    "match_any_mean", "match_any_std", "match_gt_mean", "match_gt_std", "n_flagged",
 ]
 
 #: Columns of ``runs.tsv`` (and of :func:`read_runs`), in order.
 RUN_COLUMNS = [
     "run_dir", "arch", "trial", "first_pool_size", "layer", "num_filters",
-    "mean_auroc", "mean_aupr", "match_any_frac", "match_gt_frac", "evalue_threshold",
+    "mean_auroc", "mean_aupr", "match_any_frac", "match_gt_frac", "evalue_threshold", "flags",
 ]
+#: A run whose test AUROC is this far below the median of the runs reported with it is flagged.
+AUROC_FLAG_MARGIN = 0.05
+#: Mark of a flagged model in Table 1.
+FLAG_MARK = "\u2020"
 
 _GT_COLOUR = "#1b7837"
 _NO_HIT_COLOUR = "#9a9a9a"
@@ -76,6 +80,7 @@ class _Run:
     mean_aupr: float
     layers: tuple[_Layer, ...]
     history: pd.DataFrame | None
+    config: dict
 
 
 def _natural_key(text: str) -> tuple:
@@ -176,7 +181,49 @@ def _read_run(run_dir: Path) -> _Run:
         mean_aupr=_number(_get(metrics, ["mean_aupr"], metrics_path), "mean_aupr", metrics_path),
         layers=_read_layers(run_dir),
         history=_read_history(run_dir / "history.csv"),
+        config=config,
     )
+
+
+def training_flags(config: dict) -> list[str]:
+    """What a run's ``config.json`` says is wrong with how its training ended.
+
+    A run that used every epoch it was allowed while its validation loss had improved
+    within the early-stopping patience did not converge: it stopped at the cap while
+    still improving.
+    """
+    epochs, run, best, patience = (config.get(k) for k in ("epochs", "epochs_run", "best_epoch", "patience"))
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (epochs, run, best, patience)):
+        return []
+    if run >= epochs and run - 1 - best < max(patience, 1):
+        return [f"stopped at the {epochs}-epoch cap while still improving (best epoch {best + 1} of {run})"]
+    return []
+
+
+def _auroc_flags(runs: Sequence[_Run]) -> dict[Path, list[str]]:
+    """Runs whose test AUROC is far below the median of the runs reported with them (three or more)."""
+    if len(runs) < 3:
+        return {}
+    median = float(np.median([run.mean_auroc for run in runs]))
+    return {run.path: [f"test AUROC {run.mean_auroc:.3f}, {median - run.mean_auroc:.3f} below the median of "
+                       f"the runs reported ({median:.3f})"]
+            for run in runs if run.mean_auroc < median - AUROC_FLAG_MARGIN}
+
+
+def protocol_sentence(configs: Sequence[dict]) -> str:
+    """How the runs were trained, in one sentence (from their ``config.json``)."""
+    keys = ("learning_rate", "batch_size", "epochs", "patience", "lr_patience", "lr_factor")
+    protocols = {tuple(config.get(k) for k in keys) for config in configs}
+    if len(protocols) != 1:
+        return f"The runs were trained with {len(protocols)} different protocols (see each config.json)."
+    lr, batch, epochs, patience, lr_patience, lr_factor = protocols.pop()
+    if None in (lr, batch, epochs, patience):
+        return ""
+    text = (f"Training: Adam at learning rate {lr:g}, batch {batch}, at most {epochs} epochs, stopped after "
+            f"{patience} epochs without a lower validation loss (best weights kept)")
+    if lr_patience:
+        text += f"; learning rate \u00d7{lr_factor:g} after {lr_patience} such epochs"
+    return text + "."
 
 
 def _check_run_dirs(run_dirs: Sequence[str | os.PathLike]) -> list[Path]:
@@ -192,11 +239,13 @@ def _check_run_dirs(run_dirs: Sequence[str | os.PathLike]) -> list[Path]:
 def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
     """One row per run and layer with scores (one row with layer "" for a run without any)."""
     rows = []
+    auroc_flags = _auroc_flags(runs)
     for run in runs:
         base = {
             "run_dir": str(run.path), "arch": run.arch, "trial": run.trial,
             "first_pool_size": run.first_pool_size, "mean_auroc": run.mean_auroc,
             "mean_aupr": run.mean_aupr,
+            "flags": "; ".join(training_flags(run.config) + auroc_flags.get(run.path, [])),
         }
         scored = [layer for layer in run.layers if layer.score is not None]
         for layer in scored:
@@ -309,6 +358,7 @@ def summary_table(runs: pd.DataFrame, arch_order: Sequence[str] | None = None) -
                 values = part[col].astype(float).dropna()
                 row[f"{out}_mean"] = values.mean() if len(values) else math.nan
                 row[f"{out}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
+            row["n_flagged"] = int((part["flags"].fillna("") != "").sum())
             rows.append(row)
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -327,7 +377,7 @@ _DISPLAY = [("auroc", "AUROC"), ("aupr", "AUPR"), ("match_any", "match any JASPA
 def _display_table(table: pd.DataFrame) -> pd.DataFrame:
     """Table 1 with "mean ± sd" strings, for Markdown and HTML."""
     shown = pd.DataFrame({
-        "model": table["model"],
+        "model": [f"{m} {FLAG_MARK}" if n else m for m, n in zip(table["model"], table["n_flagged"])],
         "first pool": table["first_pool_size"].astype(str),
         "trials": table["n_trials"].astype(str),
     })
@@ -336,27 +386,35 @@ def _display_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def _table_caption(runs: pd.DataFrame) -> str:
-    """One sentence saying what the numbers of Table 1 are."""
+def _table_caption(runs: pd.DataFrame, protocol: str) -> str:
+    """Sentences saying what the numbers of Table 1 are and how the models were trained."""
     thresholds = sorted(set(runs["evalue_threshold"].dropna()))
     cutoff = f"Tomtom E < {thresholds[0]:g}" if len(thresholds) == 1 else "a Tomtom hit"
-    return (
+    text = (
         "Mean ± sample standard deviation over trials. AUROC, AUPR: test set, mean over classes. "
         f"Match fractions: filters with {cutoff} against any JASPAR motif / against a "
         "motif of the data's classes (the planted motifs of synthetic data; the relevant TFs' "
         "motifs of in vivo data), divided by the number of filters of the layer. "
         "Rows named \"model (layer)\" score a deeper convolutional layer of the same models."
     )
+    return f"{text} {protocol}".rstrip()
 
 
-def _markdown(shown: pd.DataFrame, caption: str) -> str:
-    """Render a string table as GitHub Markdown with a caption line."""
+def _flag_notes(runs: pd.DataFrame) -> list[str]:
+    """One line per flagged run: "† arch trial k: reasons"."""
+    flagged = runs[runs["flags"].fillna("") != ""].drop_duplicates("run_dir")
+    return [f"{FLAG_MARK} {row.arch} trial {row.trial}: {row.flags}; read its row with care."
+            for row in flagged.itertuples(index=False)]
+
+
+def _markdown(shown: pd.DataFrame, caption: str, notes: Sequence[str] = ()) -> str:
+    """Render a string table as GitHub Markdown with a caption line and notes on flagged runs."""
     def line(cells):
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
     align = ["---"] + ["---:"] * (shown.shape[1] - 1)
     body = [line(shown.columns), line(align)] + [line(r) for r in shown.itertuples(index=False)]
-    return "\n".join(body) + f"\n\n{caption}\n"
+    return "\n".join(body) + f"\n\n{caption}\n" + "".join(f"\n{note}\n" for note in notes)
 
 
 # --------------------------------------------------------------------------- figures
@@ -596,6 +654,7 @@ th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #e3e3e3; text-align: rig
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 tr.deeper td:first-child { padding-left: 1.8em; color: #444; }
 img { max-width: 100%; height: auto; } .caption, .meta { color: #555; font-size: 0.9em; }
+.flag { color: #a50026; font-size: 0.9em; }
 details { margin: 0.4em 0 0.8em; } summary { cursor: pointer; font-weight: 600; }
 """
 
@@ -616,8 +675,8 @@ def _img(src: str, alt: str) -> str:
     return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}" loading="lazy">'
 
 
-def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, runs_shown: pd.DataFrame,
-                figures: dict[str, str | None], logos: list[dict], n_runs: int) -> None:
+def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes: Sequence[str],
+                runs_shown: pd.DataFrame, figures: dict[str, str | None], logos: list[dict], n_runs: int) -> None:
     """Assemble report.html from the tables and the figure file names."""
     shown = _display_table(table)
     deeper = list(table["model"] != table["arch"])
@@ -630,6 +689,7 @@ def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, runs_
         _html_table(shown, deeper),
         f'<p class="caption">{html.escape(caption)} Files: <a href="table.tsv">table.tsv</a>, '
         '<a href="table.md">table.md</a>, <a href="runs.tsv">runs.tsv</a>.</p>',
+        *(f'<p class="flag">{html.escape(note)}</p>' for note in notes),
         "<h2>Motif matches against first max-pool size</h2>",
     ]
     notes = {
@@ -697,6 +757,7 @@ def _runs_display(runs: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         "filters": [("–" if pd.isna(v) else str(v)) for v in runs["num_filters"]],
         "AUROC": runs["mean_auroc"].map(fmt), "AUPR": runs["mean_aupr"].map(fmt),
         "match any": runs["match_any_frac"].map(fmt), "match GT": runs["match_gt_frac"].map(fmt),
+        "flags": runs["flags"].fillna("").replace("", "–"),
     })
 
 
@@ -785,9 +846,10 @@ def write_report(
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="")
     with atomic_file(out_dir / "runs.tsv") as tmp:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="")
-    caption = _table_caption(frame)
+    caption = _table_caption(frame, protocol_sentence([run.config for run in runs]))
+    notes = _flag_notes(frame)
     with atomic_file(out_dir / "table.md") as tmp:
-        tmp.write_text(_markdown(_display_table(table), caption), encoding="utf-8")
+        tmp.write_text(_markdown(_display_table(table), caption, notes), encoding="utf-8")
     report = out_dir / "report.html"
-    _write_html(report, title, table, caption, _runs_display(frame, out_dir), figures, logos, len(runs))
+    _write_html(report, title, table, caption, notes, _runs_display(frame, out_dir), figures, logos, len(runs))
     return report

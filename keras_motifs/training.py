@@ -2,8 +2,9 @@
 
 Binary cross-entropy, Adam at an explicit learning rate (the paper states 3e-4;
 its released code effectively ran 1e-3), batch 100, early stopping on validation
-loss with the best weights kept. Test metrics are AUROC and AUPR per class from
-scikit-learn.
+loss with the best weights kept, and optionally the learning rate cut when the
+validation loss stalls (:func:`protocol_callbacks`). Test metrics are AUROC and
+AUPR per class from scikit-learn.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ DEFAULT_EPOCHS = 100
 DEFAULT_PATIENCE = 20
 DEFAULT_LEARNING_RATE = 3e-4
 DEFAULT_BATCH_SIZE = 100
+#: Epochs without a lower validation loss before the learning rate is cut; 0 keeps it constant (the paper).
+DEFAULT_LR_PATIENCE = 0
+#: What the learning rate is multiplied by at each cut.
+DEFAULT_LR_FACTOR = 0.2
 
 
 def check_compatible(model: keras.Model, dataset: Dataset) -> None:
@@ -96,6 +101,43 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequ
     return {"auroc": auroc, "aupr": aupr, "mean_auroc": mean(auroc), "mean_aupr": mean(aupr)}
 
 
+def protocol_callbacks(
+    patience: int = DEFAULT_PATIENCE,
+    lr_patience: int = DEFAULT_LR_PATIENCE,
+    lr_factor: float = DEFAULT_LR_FACTOR,
+) -> list[keras.callbacks.Callback]:
+    """The Keras callbacks of a training protocol.
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without a lower validation loss before training stops; the best
+        epoch's weights are restored. Default is 20.
+    lr_patience : int
+        Epochs without a lower validation loss before the learning rate is
+        multiplied by ``lr_factor`` (``ReduceLROnPlateau``); 0 keeps it constant.
+        Default is 0.
+    lr_factor : float
+        Default is 0.2.
+
+    Returns
+    -------
+    list of keras.callbacks.Callback
+        ``EarlyStopping``, then ``ReduceLROnPlateau`` when ``lr_patience`` > 0.
+    """
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+        raise KerasMotifsError(f"patience must be an integer >= 0, got {patience!r}")
+    if isinstance(lr_patience, bool) or not isinstance(lr_patience, int) or lr_patience < 0:
+        raise KerasMotifsError(f"lr_patience must be an integer >= 0, got {lr_patience!r}")
+    if not 0 < lr_factor < 1:
+        raise KerasMotifsError(f"lr_factor must be between 0 and 1, got {lr_factor!r}")
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
+    if lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=lr_factor,
+                                                           patience=lr_patience, min_lr=1e-6))
+    return callbacks
+
+
 def fit(
     model: keras.Model,
     dataset: Dataset,
@@ -106,6 +148,8 @@ def fit(
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
+    lr_patience: int = DEFAULT_LR_PATIENCE,
+    lr_factor: float = DEFAULT_LR_FACTOR,
 ) -> keras.callbacks.History:
     """Compile and train a model with early stopping on validation loss, best weights kept.
 
@@ -129,6 +173,9 @@ def fit(
         More callbacks, e.g. :class:`keras_motifs.callbacks.MotifMatchCallback`.
     verbose : int or str
         Keras verbosity. Default is "auto".
+    lr_patience, lr_factor
+        The learning-rate schedule, see :func:`protocol_callbacks`. Default is a
+        constant rate.
 
     Returns
     -------
@@ -137,26 +184,21 @@ def fit(
     for value, name in ((epochs, "epochs"), (batch_size, "batch_size")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise KerasMotifsError(f"{name} must be a positive integer, got {value!r}")
-    if patience < 0:
-        raise KerasMotifsError(f"patience must be zero or more, got {patience!r}")
     if not learning_rate > 0:
         raise KerasMotifsError(f"learning rate must be positive, got {learning_rate!r}")
     check_compatible(model, dataset)
     if len(dataset.x["valid"]) == 0:
         raise KerasMotifsError(f"{dataset.path or 'dataset'}: the validation split is empty")
+    protocol = protocol_callbacks(patience, lr_patience, lr_factor)
     keras.utils.set_random_seed(seed)
     compile_model(model, learning_rate)
-    all_callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        *callbacks,
-    ]
     return model.fit(
         dataset.x["train"],
         dataset.y["train"],
         validation_data=(dataset.x["valid"], dataset.y["valid"]),
         epochs=epochs,
         batch_size=batch_size,
-        callbacks=all_callbacks,
+        callbacks=[*protocol, *callbacks],
         verbose=verbose,
     )
 
@@ -185,6 +227,8 @@ def train_run(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     overwrite: bool = False,
     verbose: int | str = "auto",
+    lr_patience: int = DEFAULT_LR_PATIENCE,
+    lr_factor: float = DEFAULT_LR_FACTOR,
 ) -> dict:
     """Build, train and evaluate one architecture; write a trained-run folder.
 
@@ -199,7 +243,7 @@ def train_run(
         Registry name or spec.
     out_dir : str or PathLike
         The run folder to create.
-    epochs, patience, learning_rate, batch_size, seed
+    epochs, patience, learning_rate, batch_size, seed, lr_patience, lr_factor
         See :func:`fit`.
     trial : int
         Trial number, recorded in the config. Default is 0.
@@ -221,7 +265,8 @@ def train_run(
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         history = fit(
             model, dataset, epochs=epochs, patience=patience, learning_rate=learning_rate,
-            batch_size=batch_size, seed=seed, callbacks=callbacks, verbose=verbose,
+            batch_size=batch_size, seed=seed, callbacks=callbacks, verbose=verbose, lr_patience=lr_patience,
+            lr_factor=lr_factor,
         )
         metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
         model.save(tmp / "model.keras")
@@ -240,6 +285,8 @@ def train_run(
                 "best_epoch": int(np.argmin(val_loss)),
                 "patience": patience,
                 "learning_rate": learning_rate,
+                "lr_patience": lr_patience,
+                "lr_factor": lr_factor,
                 "batch_size": batch_size,
                 "data": str(Path(dataset.path).resolve()) if dataset.path else None,
                 "data_source": dataset.source,

@@ -211,3 +211,42 @@ def test_bad_config_and_arguments(sweep, tmp_path):
         write_report([], tmp_path / "report")
     with pytest.raises(KerasMotifsError, match="run folder not found"):
         read_runs([tmp_path / "nope"])
+
+
+def _training_config(run, **fields):
+    config = json.loads((run / "config.json").read_text())
+    config.update(fields)
+    (run / "config.json").write_text(json.dumps(config))
+
+
+def test_a_run_stopped_at_the_cap_while_improving_is_flagged(tmp_path):
+    from keras_motifs.report import training_flags
+
+    capped = make_run(tmp_path, "capped", "cnn-25", 0, [25, 4], 0.95, 0.8, {"conv1": (1.0, 0.9)})
+    converged = make_run(tmp_path, "converged", "cnn-10", 0, [10, 4], 0.95, 0.8, {"conv1": (1.0, 0.9)})
+    protocol = {"learning_rate": 1e-3, "batch_size": 100, "epochs": 25, "patience": 5, "lr_patience": 0,
+                "lr_factor": 0.2}
+    _training_config(capped, epochs_run=25, best_epoch=23, **protocol)  # the last improvement 1 epoch ago
+    _training_config(converged, epochs_run=19, best_epoch=13, **protocol)  # stopped by early stopping
+    assert training_flags({**protocol, "epochs_run": 25, "best_epoch": 19}) == []  # 5 flat epochs: converged
+    write_report([capped, converged], tmp_path / "report")
+    table = (tmp_path / "report" / "table.md").read_text()
+    assert "| cnn-25 \u2020 |" in table and "| cnn-10 |" in table
+    assert "\u2020 cnn-25 trial 0: stopped at the 25-epoch cap while still improving (best epoch 24 of 25)" in table
+    assert "Training: Adam at learning rate 0.001, batch 100, at most 25 epochs, stopped after 5 epochs" in table
+    runs = pd.read_csv(tmp_path / "report" / "runs.tsv", sep="\t", keep_default_na=False)
+    assert list(runs["flags"] != "") == [True, False]
+    assert "stopped at the 25-epoch cap" in (tmp_path / "report" / "report.html").read_text()
+    table = summary_table(read_runs([capped, converged]))
+    assert dict(zip(table["model"], table["n_flagged"])) == {"cnn-10": 0, "cnn-25": 1}
+
+
+def test_a_run_far_below_the_others_is_flagged(tmp_path):
+    runs = [make_run(tmp_path, f"r{i}", f"cnn-{pool}", 0, [pool, 4], auroc, 0.8, {"conv1": (1.0, 0.9)})
+            for i, (pool, auroc) in enumerate([(10, 0.96), (25, 0.97), (50, 0.95), (100, 0.81)])]
+    frame = read_runs(runs)
+    flags = dict(zip(frame["arch"], frame["flags"]))
+    assert flags["cnn-100"] == "test AUROC 0.810, 0.145 below the median of the runs reported (0.955)"
+    assert flags["cnn-10"] == flags["cnn-25"] == flags["cnn-50"] == ""
+    write_report(runs, tmp_path / "report")
+    assert "| cnn-100 \u2020 |" in (tmp_path / "report" / "table.md").read_text()

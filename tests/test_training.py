@@ -57,3 +57,18 @@ def test_failed_training_leaves_no_folder(tmp_path, small_dataset):
     with pytest.raises(KerasMotifsError, match="epochs"):
         train_run(small_dataset, "cnn-25", tmp_path / "run", epochs=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_protocol_callbacks_and_their_settings():
+    from keras_motifs.training import protocol_callbacks
+
+    stop, = protocol_callbacks(patience=20)  # the paper's protocol: a constant learning rate
+    assert isinstance(stop, keras.callbacks.EarlyStopping)
+    assert (stop.monitor, stop.patience, stop.restore_best_weights) == ("val_loss", 20, True)
+    stop, cut = protocol_callbacks(patience=8, lr_patience=3, lr_factor=0.5)
+    assert isinstance(cut, keras.callbacks.ReduceLROnPlateau)
+    assert (cut.monitor, cut.patience, cut.factor, stop.patience) == ("val_loss", 3, 0.5, 8)
+    with pytest.raises(KerasMotifsError, match="lr_factor must be between 0 and 1, got 1.5"):
+        protocol_callbacks(lr_patience=2, lr_factor=1.5)
+    with pytest.raises(KerasMotifsError, match="lr_patience must be an integer >= 0, got -1"):
+        protocol_callbacks(lr_patience=-1)
