@@ -37,6 +37,7 @@ def _bounded(convert, minimum: float, strict: bool, what: str):
 _positive_int = _bounded(int, 1, False, "a positive integer")
 _non_negative_int = _bounded(int, 0, False, "an integer >= 0")
 _positive_float = _bounded(float, 0, True, "a positive number")
+_non_negative_float = _bounded(float, 0, False, "a number >= 0")
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -89,7 +90,8 @@ def _train(args) -> None:
     metrics = train_run(
         dataset, spec, args.out, epochs=args.epochs, patience=args.patience, learning_rate=args.lr,
         batch_size=args.batch_size, seed=args.seed, trial=args.trial, callbacks=callbacks,
-        overwrite=args.overwrite, verbose=2, lr_patience=args.lr_patience,
+        overwrite=args.overwrite, verbose=2, monitor=args.monitor, min_delta=args.min_delta,
+        lr_patience=args.lr_patience,
     )
     auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))
     print(f"wrote {args.out}: test mean AUROC {auroc}, mean AUPR {aupr}")
@@ -159,7 +161,7 @@ def _run(args) -> None:
 
     sweep = resolve_sweep(
         args.profile, args.config, archs=args.archs, trials=args.trials, epochs=args.epochs,
-        patience=args.patience, lr_patience=args.lr_patience, num_seqs=args.num_seqs, data=args.data, engine=args.engine, jaspar_release=args.jaspar_release,
+        patience=args.patience, monitor=args.monitor, lr_patience=args.lr_patience, num_seqs=args.num_seqs, data=args.data, engine=args.engine, jaspar_release=args.jaspar_release,
         seed=args.seed,
     )
     start = time.monotonic()
@@ -248,8 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive_float, default=3e-4,
                    help="Adam learning rate (default 3e-4, the paper's; its released code ran 1e-3)")
     p.add_argument("--batch-size", type=_positive_int, default=100, help="batch size (default 100)")
+    p.add_argument("--monitor", choices=["val_loss", "val_auroc", "val_aupr"], default="val_loss",
+                   help="what early stopping watches (default val_loss, the paper's)")
+    p.add_argument("--min-delta", type=_non_negative_float, default=0.0,
+                   help="smallest change of --monitor that counts as an improvement (default 0)")
     p.add_argument("--lr-patience", type=_non_negative_int, default=0,
-                   help="epochs without a lower validation loss before the learning rate is cut x0.2 "
+                   help="epochs without improvement before the learning rate is cut x0.2 "
                         "(default 0: constant, the paper's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--trial", type=_non_negative_int, default=0, help="trial number to record (default 0)")
@@ -324,8 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=_positive_int, help="trials per architecture")
     p.add_argument("--epochs", type=_positive_int, help="maximum epochs")
     p.add_argument("--patience", type=_non_negative_int, help="early-stopping patience")
+    p.add_argument("--monitor", choices=["val_loss", "val_auroc", "val_aupr"], help="what early stopping watches")
     p.add_argument("--lr-patience", type=_non_negative_int,
-                   help="epochs without a lower validation loss before the learning rate is cut (0: never)")
+                   help="epochs without improvement before the learning rate is cut (0: never)")
     p.add_argument("--num-seqs", type=_positive_int, help="synthetic sequences")
     p.add_argument("--data", help="use this dataset instead of simulating")
     p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")

@@ -212,15 +212,19 @@ def _auroc_flags(runs: Sequence[_Run]) -> dict[Path, list[str]]:
 
 def protocol_sentence(configs: Sequence[dict]) -> str:
     """How the runs were trained, in one sentence (from their ``config.json``)."""
-    keys = ("learning_rate", "batch_size", "epochs", "patience", "lr_patience", "lr_factor")
+    keys = ("learning_rate", "batch_size", "epochs", "patience", "monitor", "min_delta", "lr_patience", "lr_factor")
     protocols = {tuple(config.get(k) for k in keys) for config in configs}
     if len(protocols) != 1:
         return f"The runs were trained with {len(protocols)} different protocols (see each config.json)."
-    lr, batch, epochs, patience, lr_patience, lr_factor = protocols.pop()
+    lr, batch, epochs, patience, monitor, min_delta, lr_patience, lr_factor = protocols.pop()
     if None in (lr, batch, epochs, patience):
         return ""
+    watched = {None: "a lower validation loss", "val_loss": "a lower validation loss",
+               "val_auroc": "a higher validation AUROC", "val_aupr": "a higher validation AUPR"}.get(monitor, monitor)
+    if min_delta:
+        watched += f" (by more than {min_delta:g})"
     text = (f"Training: Adam at learning rate {lr:g}, batch {batch}, at most {epochs} epochs, stopped after "
-            f"{patience} epochs without a lower validation loss (best weights kept)")
+            f"{patience} epochs without {watched}, best weights kept")
     if lr_patience:
         text += f"; learning rate \u00d7{lr_factor:g} after {lr_patience} such epochs"
     return text + "."

@@ -27,10 +27,16 @@ DEFAULT_EPOCHS = 100
 DEFAULT_PATIENCE = 20
 DEFAULT_LEARNING_RATE = 3e-4
 DEFAULT_BATCH_SIZE = 100
-#: Epochs without a lower validation loss before the learning rate is cut; 0 keeps it constant (the paper).
+#: What early stopping (and a learning-rate schedule) watches: the paper's validation loss.
+DEFAULT_MONITOR = "val_loss"
+#: Smallest change of the monitored value that counts as an improvement.
+DEFAULT_MIN_DELTA = 0.0
+#: Epochs without improvement before the learning rate is cut; 0 keeps it constant (the paper).
 DEFAULT_LR_PATIENCE = 0
 #: What the learning rate is multiplied by at each cut.
 DEFAULT_LR_FACTOR = 0.2
+#: Values early stopping can watch, and whether higher is better.
+MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 
 
 def check_compatible(model: keras.Model, dataset: Dataset) -> None:
@@ -103,6 +109,8 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequ
 
 def protocol_callbacks(
     patience: int = DEFAULT_PATIENCE,
+    monitor: str = DEFAULT_MONITOR,
+    min_delta: float = DEFAULT_MIN_DELTA,
     lr_patience: int = DEFAULT_LR_PATIENCE,
     lr_factor: float = DEFAULT_LR_FACTOR,
 ) -> list[keras.callbacks.Callback]:
@@ -111,12 +119,16 @@ def protocol_callbacks(
     Parameters
     ----------
     patience : int
-        Epochs without a lower validation loss before training stops; the best
+        Epochs without improvement of ``monitor`` before training stops; the best
         epoch's weights are restored. Default is 20.
+    monitor : str
+        ``"val_loss"`` (lower is better), ``"val_auroc"`` or ``"val_aupr"``
+        (higher is better). Default is "val_loss".
+    min_delta : float
+        Smallest change that counts as an improvement. Default is 0.0.
     lr_patience : int
-        Epochs without a lower validation loss before the learning rate is
-        multiplied by ``lr_factor`` (``ReduceLROnPlateau``); 0 keeps it constant.
-        Default is 0.
+        Epochs without improvement before the learning rate is multiplied by
+        ``lr_factor`` (``ReduceLROnPlateau``); 0 keeps it constant. Default is 0.
     lr_factor : float
         Default is 0.2.
 
@@ -131,10 +143,16 @@ def protocol_callbacks(
         raise KerasMotifsError(f"lr_patience must be an integer >= 0, got {lr_patience!r}")
     if not 0 < lr_factor < 1:
         raise KerasMotifsError(f"lr_factor must be between 0 and 1, got {lr_factor!r}")
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
+    if monitor not in MONITORS:
+        raise KerasMotifsError(f"monitor must be one of {', '.join(MONITORS)}, got {monitor!r}")
+    if not min_delta >= 0:
+        raise KerasMotifsError(f"min_delta must be >= 0, got {min_delta!r}")
+    mode = MONITORS[monitor]
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, min_delta=min_delta, patience=patience,
+                                               restore_best_weights=True)]
     if lr_patience:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=lr_factor,
-                                                           patience=lr_patience, min_lr=1e-6))
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, min_delta=min_delta,
+                                                           factor=lr_factor, patience=lr_patience, min_lr=1e-6))
     return callbacks
 
 
@@ -148,6 +166,8 @@ def fit(
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
+    monitor: str = DEFAULT_MONITOR,
+    min_delta: float = DEFAULT_MIN_DELTA,
     lr_patience: int = DEFAULT_LR_PATIENCE,
     lr_factor: float = DEFAULT_LR_FACTOR,
 ) -> keras.callbacks.History:
@@ -173,8 +193,9 @@ def fit(
         More callbacks, e.g. :class:`keras_motifs.callbacks.MotifMatchCallback`.
     verbose : int or str
         Keras verbosity. Default is "auto".
-    lr_patience, lr_factor
-        The learning-rate schedule, see :func:`protocol_callbacks`. Default is a
+    monitor, min_delta, lr_patience, lr_factor
+        What early stopping watches and the learning-rate schedule, see
+        :func:`protocol_callbacks`. Default is the paper's: validation loss, a
         constant rate.
 
     Returns
@@ -189,7 +210,7 @@ def fit(
     check_compatible(model, dataset)
     if len(dataset.x["valid"]) == 0:
         raise KerasMotifsError(f"{dataset.path or 'dataset'}: the validation split is empty")
-    protocol = protocol_callbacks(patience, lr_patience, lr_factor)
+    protocol = protocol_callbacks(patience, monitor, min_delta, lr_patience, lr_factor)
     keras.utils.set_random_seed(seed)
     compile_model(model, learning_rate)
     return model.fit(
@@ -201,6 +222,18 @@ def fit(
         callbacks=[*protocol, *callbacks],
         verbose=verbose,
     )
+
+
+def best_monitored_epoch(values: Sequence[float], monitor: str = DEFAULT_MONITOR,
+                         min_delta: float = DEFAULT_MIN_DELTA) -> int:
+    """The epoch early stopping counts as the best: the last one that improved on all before it by
+    more than ``min_delta`` (0-based), as ``keras.callbacks.EarlyStopping`` keeps it."""
+    sign = 1.0 if MONITORS[monitor] == "min" else -1.0
+    best, best_epoch = np.inf, 0
+    for epoch, value in enumerate(values):
+        if sign * value < best - min_delta:
+            best, best_epoch = sign * value, epoch
+    return best_epoch
 
 
 def write_history(history: keras.callbacks.History, path: str | os.PathLike) -> None:
@@ -227,6 +260,8 @@ def train_run(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     overwrite: bool = False,
     verbose: int | str = "auto",
+    monitor: str = DEFAULT_MONITOR,
+    min_delta: float = DEFAULT_MIN_DELTA,
     lr_patience: int = DEFAULT_LR_PATIENCE,
     lr_factor: float = DEFAULT_LR_FACTOR,
 ) -> dict:
@@ -243,7 +278,7 @@ def train_run(
         Registry name or spec.
     out_dir : str or PathLike
         The run folder to create.
-    epochs, patience, learning_rate, batch_size, seed, lr_patience, lr_factor
+    epochs, patience, learning_rate, batch_size, seed, monitor, min_delta, lr_patience, lr_factor
         See :func:`fit`.
     trial : int
         Trial number, recorded in the config. Default is 0.
@@ -265,14 +300,15 @@ def train_run(
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         history = fit(
             model, dataset, epochs=epochs, patience=patience, learning_rate=learning_rate,
-            batch_size=batch_size, seed=seed, callbacks=callbacks, verbose=verbose, lr_patience=lr_patience,
-            lr_factor=lr_factor,
+            batch_size=batch_size, seed=seed, callbacks=callbacks, verbose=verbose, monitor=monitor,
+            min_delta=min_delta, lr_patience=lr_patience, lr_factor=lr_factor,
         )
         metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
         model.save(tmp / "model.keras")
         write_history(history, tmp / "history.csv")
         write_json(tmp / "metrics.json", metrics)
-        val_loss = history.history["val_loss"]
+        watched = history.history[monitor]
+        best_epoch = best_monitored_epoch(watched, monitor, min_delta)
         write_json(
             tmp / "config.json",
             {
@@ -281,9 +317,11 @@ def train_run(
                 "trial": trial,
                 "seed": seed,
                 "epochs": epochs,
-                "epochs_run": len(val_loss),
-                "best_epoch": int(np.argmin(val_loss)),
+                "epochs_run": len(watched),
+                "best_epoch": best_epoch,
                 "patience": patience,
+                "monitor": monitor,
+                "min_delta": min_delta,
                 "learning_rate": learning_rate,
                 "lr_patience": lr_patience,
                 "lr_factor": lr_factor,

@@ -138,3 +138,39 @@ def test_users_fasta_without_motif_ids_runs_through(tmp_path, capsys):
                  "--epochs", "1"]) == 0, capsys.readouterr().err
     score = json.loads((tmp_path / "run" / "runs" / "cnn-25" / "trial0" / "motifs" / "conv1.score.json").read_text())
     assert score["match_gt_frac"] is None and score["num_filters"] == 30
+
+
+class _Stop(Exception):
+    """Ends a patched model.fit once its arguments are recorded."""
+
+
+@pytest.mark.parametrize("profile, expected", [
+    ("quick", {"epochs": 35, "monitor": "val_auroc", "mode": "max", "min_delta": 0.002, "patience": 5,
+               "lr": 1e-3}),
+    ("paper", {"epochs": 100, "monitor": "val_loss", "mode": "min", "min_delta": 0.0, "patience": 20,
+               "lr": 3e-4}),
+])
+def test_profiles_train_with_their_protocol(profile, expected, tmp_path, small_dataset_file, monkeypatch):
+    """What reaches model.fit when the sweep trains a run: the profile's callbacks and settings."""
+    import keras
+
+    from keras_motifs.experiment import _train
+
+    seen = {}
+
+    def recording_fit(model, *args, **kwargs):
+        seen.update(kwargs, lr=float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+        raise _Stop
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    sweep = resolve_sweep(profile)
+    with pytest.raises(_Stop):
+        _train(sweep, small_dataset_file, get_spec("cnn-25"), 0, tmp_path / "run")
+    stop = seen["callbacks"][0]
+    assert isinstance(stop, keras.callbacks.EarlyStopping) and stop.restore_best_weights
+    assert (seen["epochs"], stop.monitor, stop.patience, abs(stop.min_delta)) == (
+        expected["epochs"], expected["monitor"], expected["patience"], expected["min_delta"])
+    assert stop.mode == expected["mode"]
+    assert seen["lr"] == pytest.approx(expected["lr"])
+    assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in seen["callbacks"])
+    assert not (tmp_path / "run").exists()  # nothing left of the refused training

@@ -233,7 +233,7 @@ def test_a_run_stopped_at_the_cap_while_improving_is_flagged(tmp_path):
     table = (tmp_path / "report" / "table.md").read_text()
     assert "| cnn-25 \u2020 |" in table and "| cnn-10 |" in table
     assert "\u2020 cnn-25 trial 0: stopped at the 25-epoch cap while still improving (best epoch 24 of 25)" in table
-    assert "Training: Adam at learning rate 0.001, batch 100, at most 25 epochs, stopped after 5 epochs" in table
+    assert "Training: Adam at learning rate 0.001, batch 100, at most 25 epochs, stopped after 5 epochs without a lower validation loss, best weights kept." in table
     runs = pd.read_csv(tmp_path / "report" / "runs.tsv", sep="\t", keep_default_na=False)
     assert list(runs["flags"] != "") == [True, False]
     assert "stopped at the 25-epoch cap" in (tmp_path / "report" / "report.html").read_text()
