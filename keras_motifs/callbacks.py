@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -27,14 +26,18 @@ DEFAULT_CALLBACK_SEQUENCES = 1000
 class MotifMatchCallback(keras.callbacks.Callback):
     """Score a conv layer's filters against a motif database during training.
 
-    Every ``every`` epochs, and at the end of training, the layer's filters are
+    After the first epoch, every ``every`` epochs, and at the end of training, the layer's filters are
     turned into PPMs on ``x`` (:func:`keras_motifs.filters.extract_filters`),
     compared with the database by Tomtom, and scored. The epoch logs receive
     ``motif_match_frac`` (fraction of filters matching any database motif at
     E-value <= ``thresh``) and, with ``ground_truth``, ``motif_gt_frac``
     (fraction matching one of the given TFs), so the figures reach History,
     CSVLogger and TensorBoard and can drive EarlyStopping. Epochs skipped by
-    ``every`` log NaN.
+    ``every`` leave the keys out of the logs, as Keras does for epochs that
+    ``validation_freq`` skips: EarlyStopping then waits on scored epochs only,
+    CSVLogger (which takes its columns from the first epoch, always scored) writes
+    NA, and ``epoch_logs`` holds the values by epoch. One instance serves several ``fit``
+    calls: its state is reset in ``on_train_begin``.
 
     The layer is found and its receptive field measured once, in
     ``on_train_begin``, on any model Keras builds: Sequential (with or without
@@ -52,7 +55,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
             (a key of ``x``, an index, or an input name). Default is None.
         database: A JASPAR release name or a MEME file. Default is "JASPAR2016".
         ground_truth: TF name -> JASPAR IDs that count as that TF. Default is None.
-        every: Score every this many epochs. Default is 1.
+        every: Score after the first epoch and then every this many epochs. Default is 1.
         method: Extraction method, "code" or "paper". Default is "code".
         thresh: E-value threshold of a match. Default is 0.1.
         engine: Tomtom engine, "memelite" or "meme". Default is "memelite".
@@ -107,6 +110,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         self._inputs: SequenceInputs | None = None
         self._probe = None
         self.scores: list[dict] = []
+        self.epoch_logs: dict[int, dict[str, float]] = {}
         self.final_score: dict | None = None
 
     @classmethod
@@ -151,6 +155,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         except KerasMotifsError as err:
             raise KerasMotifsError(f"MotifMatchCallback: {err}") from None
         self.scores = []
+        self.epoch_logs = {}
         self.final_score = None
 
     def score(self, epoch: int | None = None) -> dict:
@@ -167,17 +172,16 @@ class MotifMatchCallback(keras.callbacks.Callback):
         return score
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
-        if (epoch + 1) % self.every == 0:
-            score = self.score(epoch)
-            logs["motif_match_frac"] = float(score["match_any_frac"])
-            if self.ground_truth:
-                logs["motif_gt_frac"] = float(score["match_gt_frac"])
-            logger.debug("epoch %d: %s", epoch + 1, _describe(score))
-        else:
-            logs["motif_match_frac"] = math.nan
-            if self.ground_truth:
-                logs["motif_gt_frac"] = math.nan
+        if epoch and (epoch + 1) % self.every:
+            return
+        score = self.score(epoch)
+        values = {"motif_match_frac": float(score["match_any_frac"])}
+        if self.ground_truth:
+            values["motif_gt_frac"] = float(score["match_gt_frac"])
+        self.epoch_logs[epoch] = values
+        if logs is not None:
+            logs.update(values)
+        logger.debug("epoch %d: %s", epoch + 1, _describe(score))
 
     def on_train_end(self, logs=None):
         # Runs after EarlyStopping(restore_best_weights=True) when listed after it,

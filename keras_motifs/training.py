@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import keras
 import numpy as np
@@ -236,15 +236,25 @@ def best_monitored_epoch(values: Sequence[float], monitor: str = DEFAULT_MONITOR
     return best_epoch
 
 
-def write_history(history: keras.callbacks.History, path: str | os.PathLike) -> None:
-    """Write a History's per-epoch logs as CSV (``epoch`` first), atomically."""
-    keys = list(history.history)
+def write_history(history: keras.callbacks.History, path: str | os.PathLike,
+                  epoch_logs: Mapping[int, Mapping[str, float]] | None = None) -> None:
+    """Write a History's per-epoch logs as CSV (``epoch`` first), atomically.
+
+    Values that a callback logged on some epochs only (``MotifMatchCallback`` with
+    ``every`` > 1) come from ``epoch_logs`` (epoch -> values) and are left empty on
+    the other epochs.
+    """
+    epochs = list(history.epoch)
+    epoch_logs = epoch_logs or {}
+    extra = list(dict.fromkeys(key for values in epoch_logs.values() for key in values))
+    keys = [k for k, values in history.history.items() if len(values) == len(epochs) and k not in extra] + extra
     with atomic_file(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["epoch", *keys])
-        for epoch, values in enumerate(zip(*(history.history[k] for k in keys))):
-            writer.writerow([epoch, *(float(v) for v in values)])
-
+        for row, epoch in enumerate(epochs):
+            cells = [float(history.history[k][row]) if k not in extra else epoch_logs.get(epoch, {}).get(k, "")
+                     for k in keys]
+            writer.writerow([epoch, *cells])
 
 
 def train_run(
@@ -305,7 +315,11 @@ def train_run(
         )
         metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
         model.save(tmp / "model.keras")
-        write_history(history, tmp / "history.csv")
+        epoch_logs: dict[int, dict[str, float]] = {}
+        for callback in callbacks:  # values logged on some epochs only (MotifMatchCallback every > 1)
+            for epoch, values in getattr(callback, "epoch_logs", {}).items():
+                epoch_logs.setdefault(epoch, {}).update(values)
+        write_history(history, tmp / "history.csv", epoch_logs)
         write_json(tmp / "metrics.json", metrics)
         watched = history.history[monitor]
         best_epoch = best_monitored_epoch(watched, monitor, min_delta)

@@ -9,15 +9,13 @@ import pytest  # noqa: E402
 
 from keras_motifs.data import simulate, write_dataset  # noqa: E402
 
-#: Real MEME-suite output shared with the project (``shared/`` sits beside the repository).
-SAMPLES = Path(__file__).parents[2] / "shared" / "samples"
+#: Real MEME-suite output, copied into the repository (see its README.md).
+SAMPLES = Path(__file__).parent / "data" / "meme"
 
 
 @pytest.fixture
 def samples() -> Path:
-    """The shared samples folder; the test is skipped where it is absent."""
-    if not (SAMPLES / "filters.meme").exists() or not (SAMPLES / "tomtom_meme-5.5.8.tsv").exists():
-        pytest.skip(f"shared samples not found at {SAMPLES} (shared/ beside the repo)")
+    """The folder of real MEME-suite samples: filters.meme and MEME 5.5.8's Tomtom table of them."""
     return SAMPLES
 
 

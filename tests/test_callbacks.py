@@ -1,7 +1,7 @@
 """MotifMatchCallback on our models and on a user's own model."""
 
+import csv
 import json
-import math
 
 import keras
 import numpy as np
@@ -43,15 +43,48 @@ def test_users_model_by_name_or_index(tmp_path, small_dataset, layer):
     callback = MotifMatchCallback(small_dataset.x["valid"], layer=layer, every=2, save_dir=tmp_path)
     csv_log = tmp_path / "log.csv"
     history = users_model().fit(
-        small_dataset.x["train"], small_dataset.y["train"], epochs=2, verbose=0,
+        small_dataset.x["train"], small_dataset.y["train"], epochs=3, verbose=0,
         callbacks=[callback, keras.callbacks.CSVLogger(str(csv_log))],
     )
-    values = history.history["motif_match_frac"]
-    assert math.isnan(values[0]) and 0.0 <= values[1] <= 1.0  # scored every second epoch
+    assert sorted(callback.epoch_logs) == [0, 1]  # the first epoch, then every second; epoch 3 skipped
+    assert history.history["motif_match_frac"] == [callback.epoch_logs[e]["motif_match_frac"] for e in (0, 1)]
     assert "motif_gt_frac" not in history.history  # no ground truth given
-    assert "motif_match_frac" in csv_log.read_text().splitlines()[0]
-    assert (tmp_path / "epoch002.meme").exists() and not (tmp_path / "epoch001.meme").exists()
+    rows = list(csv.DictReader(csv_log.read_text().splitlines()))
+    assert [row["motif_match_frac"] == "NA" for row in rows] == [False, False, True]
+    assert sorted(p.name for p in tmp_path.glob("epoch*.meme")) == ["epoch001.meme", "epoch002.meme"]
     assert callback.final_score["layer"] == "motif_scanner" and callback.final_score["num_filters"] == 6
+
+
+class _StubModel:
+    """Stands in for the model a fit sets: what EarlyStopping touches."""
+
+    stop_training = False
+
+
+def test_hooks_reset_state_and_skipped_epochs_do_not_count_for_early_stopping(small_dataset):
+    """Hooks called directly, as Keras' own callback tests do."""
+    model = users_model()
+    callback = MotifMatchCallback(small_dataset.x["valid"], every=3, ground_truth={"SP1": ["MA0079"]})
+    stopper = keras.callbacks.EarlyStopping(monitor="motif_gt_frac", mode="max", patience=1)
+    callback.set_model(model)
+    stopper.set_model(_StubModel())
+    for run in range(2):  # one instance, two fits
+        callback.on_train_begin()
+        stopper.on_train_begin()
+        assert callback.scores == [] and callback.epoch_logs == {} and callback.final_score is None
+        stops = []
+        for epoch in range(6):
+            logs = {"loss": 1.0}
+            callback.on_epoch_end(epoch, logs)
+            assert ("motif_gt_frac" in logs) == (epoch in (0, 2, 5))
+            stopper.on_epoch_end(epoch, logs)
+            stops.append(stopper.model.stop_training)
+            stopper.model.stop_training = False
+        # The fraction cannot rise on an untrained model, so patience 1 stops training at the
+        # first scored epoch after the first (epoch 3), not at the skipped epoch 2.
+        assert stops == [False, False, True, False, False, True] and stopper.wait == 2
+        callback.on_train_end()
+        assert [s["epoch"] for s in callback.scores] == [0, 2, 5, None]
 
 
 def test_can_drive_early_stopping(small_dataset):
