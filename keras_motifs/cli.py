@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not score filters during training")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    p.set_defaults(handler=_train)
+    p.set_defaults(handler=_train, uses_keras=True)
 
     p = sub.add_parser("describe", help="receptive fields: the pooling bottleneck of an architecture, or each "
                                         "layer of a saved model measured, and which layers can be read as motifs")
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--arch", help="architecture name or spec JSON file")
     what.add_argument("--model", help="a saved Keras model (.keras): every layer's measured receptive field")
     p.add_argument("--length", type=_positive_int, default=200, help="input length of --arch (default 200)")
-    p.set_defaults(handler=_describe)
+    p.set_defaults(handler=_describe, uses_keras=True)
 
     p = sub.add_parser("filters", help="extract filters of a trained model as PPMs (MEME format)")
     p.add_argument("--model", required=True, help="a saved Keras model (.keras)")
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["code", "paper"], default="code",
                    help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
                         "per sequence (default code)")
-    p.set_defaults(handler=_filters)
+    p.set_defaults(handler=_filters, uses_keras=True)
 
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
     p.add_argument("--query", required=True, help="query motifs (MEME format)")
@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")
     p.add_argument("--jaspar-release", help="JASPAR release")
     p.add_argument("--seed", type=int, help="base random seed")
-    p.set_defaults(handler=_run)
+    p.set_defaults(handler=_run, uses_keras=True)
 
     p = sub.add_parser("deepsea", help="convert DeepSEA's training bundle to the 12-TF in vivo dataset")
     p.add_argument("--bundle", required=True, help="folder or .tar.gz with train.mat, valid.mat, test.mat")
@@ -370,6 +370,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_keras_quietly() -> None:
+    """Import Keras with its backend's native start-up lines (TensorFlow, CUDA) kept off the terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command-line tool; return its exit status."""
     parser = build_parser()
@@ -379,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("keras_motifs").setLevel(logging.INFO)
     try:
+        if getattr(args, "uses_keras", False) and not args.verbose:
+            _import_keras_quietly()
         args.handler(args)
     except KerasMotifsError as err:
         print(f"keras-motifs: error: {err}", file=sys.stderr)

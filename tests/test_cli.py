@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -134,3 +135,47 @@ def test_filters_and_outputs_fail_cleanly(tmp_path, capsys, small_dataset_file):
     status, _, err = run(["simulate", "--out", blocker / "d.h5", "--num-seqs", 20, "--tfs", "SP1"], capsys)
     assert status == 2 and err.count("\n") == 1 and "d.h5" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "m.keras", "notes.txt"]
+
+
+NO_BACKEND = """
+import sys
+from keras_motifs.cli import main
+for argv in (["--help"], ["tomtom", "--help"], ["jaspar", "--release", "JASPAR2016", "--out", sys.argv[1]]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+assert "keras" not in sys.modules and "tensorflow" not in sys.modules, "a backend was imported"
+"""
+
+RELOAD = """
+import sys
+import keras_motifs
+assert "keras" not in sys.modules
+import keras
+model = keras.models.load_model(sys.argv[1])
+assert type(model.get_layer("conv1")).__name__ == "ConvBlock"
+"""
+
+
+def test_help_and_model_free_commands_do_not_import_a_backend(tmp_path):
+    result = subprocess.run([sys.executable, "-c", NO_BACKEND, str(tmp_path / "db.meme")], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "db.meme").is_file()
+
+
+def test_saved_model_reloads_when_keras_comes_after_the_package(tmp_path):
+    from keras_motifs.models import build_model
+
+    build_model("cnn-25").save(tmp_path / "m.keras")
+    result = subprocess.run([sys.executable, "-c", RELOAD, str(tmp_path / "m.keras")], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_model_commands_print_no_backend_start_up_lines():
+    result = subprocess.run([sys.executable, "-m", "keras_motifs.cli", "describe", "--arch", "cnn-25"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "Bottleneck: layer1" in result.stdout
+    assert result.stderr == ""
