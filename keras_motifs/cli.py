@@ -80,18 +80,11 @@ def _train(args) -> None:
 
     spec = _resolve_arch(args.arch)
     dataset = load_dataset(args.data)
-    callbacks = []
-    if args.motif_callback_every:
-        from keras_motifs.callbacks import MotifMatchCallback
-
-        callbacks.append(
-            MotifMatchCallback.for_dataset(dataset, every=args.motif_callback_every, database=args.jaspar_release)
-        )
     metrics = train_run(
         dataset, spec, args.out, epochs=args.epochs, patience=args.patience, learning_rate=args.lr,
-        batch_size=args.batch_size, seed=args.seed, trial=args.trial, callbacks=callbacks,
-        overwrite=args.overwrite, verbose=2, monitor=args.monitor, min_delta=args.min_delta,
-        lr_patience=args.lr_patience,
+        batch_size=args.batch_size, seed=args.seed, trial=args.trial, overwrite=args.overwrite, verbose=2,
+        motif_every=args.motif_callback_every, jaspar_release=args.jaspar_release, engine=args.engine,
+        monitor=args.monitor, min_delta=args.min_delta, lr_patience=args.lr_patience,
     )
     auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))
     print(f"wrote {args.out}: test mean AUROC {auroc}, mean AUPR {aupr}")
@@ -265,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--no-motif-callback", dest="motif_callback_every", action="store_const", const=0,
                        help="do not score filters during training")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--engine", choices=["memelite", "meme"], default="memelite",
+                   help="Tomtom engine of the motif callback (default memelite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.set_defaults(handler=_train, uses_keras=True)
 

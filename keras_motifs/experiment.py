@@ -255,18 +255,13 @@ def _simulate(sweep: Sweep, path: Path) -> None:
 
 
 def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, run_dir: Path) -> None:
-    from keras_motifs.callbacks import MotifMatchCallback
     from keras_motifs.data import load_dataset
     from keras_motifs.training import train_run
 
-    dataset = load_dataset(data_path)
-    callbacks = []
-    if sweep.callback_every:
-        callbacks.append(MotifMatchCallback.for_dataset(
-            dataset, every=sweep.callback_every, database=sweep.jaspar_release, engine=sweep.engine))
-    train_run(dataset, spec, run_dir, epochs=sweep.epochs, patience=sweep.patience, learning_rate=sweep.lr,
-              batch_size=sweep.batch_size, seed=sweep.seed + trial, trial=trial, callbacks=callbacks,
-              overwrite=True, verbose=0, monitor=sweep.monitor, min_delta=sweep.min_delta,
+    train_run(load_dataset(data_path), spec, run_dir, epochs=sweep.epochs, patience=sweep.patience,
+              learning_rate=sweep.lr, batch_size=sweep.batch_size, seed=sweep.seed + trial, trial=trial,
+              overwrite=True, verbose=0, motif_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
+              engine=sweep.engine, monitor=sweep.monitor, min_delta=sweep.min_delta,
               lr_patience=sweep.lr_patience, lr_factor=sweep.lr_factor)
 
 

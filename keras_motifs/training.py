@@ -18,9 +18,11 @@ import keras
 import numpy as np
 
 from keras_motifs import __version__
+from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data import Dataset
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_directory, atomic_file, write_json
+from keras_motifs.jaspar import DEFAULT_RELEASE
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
 
 DEFAULT_EPOCHS = 100
@@ -270,6 +272,9 @@ def train_run(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     overwrite: bool = False,
     verbose: int | str = "auto",
+    motif_every: int = 0,
+    jaspar_release: str = DEFAULT_RELEASE,
+    engine: str = "memelite",
     monitor: str = DEFAULT_MONITOR,
     min_delta: float = DEFAULT_MIN_DELTA,
     lr_patience: int = DEFAULT_LR_PATIENCE,
@@ -294,6 +299,12 @@ def train_run(
         Trial number, recorded in the config. Default is 0.
     callbacks : sequence of keras.callbacks.Callback
         More callbacks for :func:`fit`.
+    motif_every : int
+        Score the first layer's filters with a
+        :class:`~keras_motifs.callbacks.MotifMatchCallback` on the validation split
+        after the first epoch and every this many epochs (0: no callback). Default is 0.
+    jaspar_release, engine : str
+        The callback's database and Tomtom engine. Default is "JASPAR2016", "memelite".
     overwrite : bool
         Replace an existing folder. Default is False.
     verbose : int or str
@@ -305,6 +316,9 @@ def train_run(
         The test metrics written to ``metrics.json``.
     """
     spec = get_spec(arch)
+    if motif_every:
+        callbacks = [*callbacks, MotifMatchCallback.for_dataset(dataset, every=motif_every, database=jaspar_release,
+                                                                engine=engine)]
     keras.utils.set_random_seed(seed)
     model = build_model(spec, input_length=dataset.input_length, num_classes=dataset.num_classes)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
