@@ -9,8 +9,7 @@ it stopped when started again.
 Layout of the experiment folder::
 
     DIR/data/synthetic.h5
-    DIR/runs/<arch>/trial<k>/            a trained-run folder (docs/design.md)
-    DIR/runs/<arch>/trial<k>/motifs/     <layer>.meme, .filters.tsv, .tomtom.tsv, .score.json
+    DIR/runs/<arch>/trial<k>/            a trained-run folder (keras_motifs.runfolder)
     DIR/table.tsv, table.md, report.html, figures
 """
 
@@ -27,6 +26,7 @@ from typing import Callable
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json, write_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, get_spec
+from keras_motifs.runfolder import RunFolder
 
 
 @dataclass
@@ -227,23 +227,22 @@ def plan(sweep: Sweep, out_dir: Path) -> tuple[list[Step], Path, list[Path]]:
     for arch in sweep.archs:
         spec = get_spec(arch)
         for trial in range(sweep.trials):
-            run_dir = out_dir / "runs" / arch / f"trial{trial}"
-            run_dirs.append(run_dir)
+            run = RunFolder(out_dir / "runs" / arch / f"trial{trial}")
+            run_dirs.append(run.path)
             label = f"{arch} trial {trial}"
-            steps.append(Step(f"train {label}", [run_dir / "model.keras"],
-                              lambda r=run_dir, s=spec, t=trial: _train(sweep, data_path, s, t, r)))
-            motifs = run_dir / "motifs"
+            steps.append(Step(f"train {label}", [run.model],
+                              lambda r=run, s=spec, t=trial: _train(sweep, data_path, s, t, r)))
             layers = readable_layers(spec)
             steps.append(Step(
                 f"filters {label}",
-                [motifs / f"{layer}.{kind}" for layer in layers for kind in ("meme", "filters.tsv")],
-                lambda r=run_dir, ls=layers: _filters(sweep, data_path, r, ls),
+                [run.layer_file(layer, kind) for layer in layers for kind in ("meme", "filters")],
+                lambda r=run, ls=layers: _filters(sweep, data_path, r, ls),
             ))
             for layer in layers:
-                steps.append(Step(f"tomtom {label} {layer}", [motifs / f"{layer}.tomtom.tsv"],
-                                  lambda m=motifs, l=layer: _tomtom(sweep, m, l)))
-                steps.append(Step(f"score {label} {layer}", [motifs / f"{layer}.score.json"],
-                                  lambda m=motifs, l=layer: _score(sweep, data_path, m, l)))
+                steps.append(Step(f"tomtom {label} {layer}", [run.layer_file(layer, "tomtom")],
+                                  lambda r=run, l=layer: _tomtom(sweep, r, l)))
+                steps.append(Step(f"score {label} {layer}", [run.layer_file(layer, "score")],
+                                  lambda r=run, l=layer: _score(sweep, data_path, r, l)))
     return steps, data_path, run_dirs
 
 
@@ -254,36 +253,36 @@ def _simulate(sweep: Sweep, path: Path) -> None:
                                  jaspar_release=sweep.jaspar_release))
 
 
-def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, run_dir: Path) -> None:
+def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, run: RunFolder) -> None:
     from keras_motifs.data import load_dataset
     from keras_motifs.training import train_run
 
-    train_run(load_dataset(data_path), spec, run_dir, epochs=sweep.epochs, patience=sweep.patience,
+    train_run(load_dataset(data_path), spec, run.path, epochs=sweep.epochs, patience=sweep.patience,
               learning_rate=sweep.lr, batch_size=sweep.batch_size, seed=sweep.seed + trial, trial=trial,
               overwrite=True, verbose=0, motif_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
               engine=sweep.engine, monitor=sweep.monitor, min_delta=sweep.min_delta,
               lr_patience=sweep.lr_patience, lr_factor=sweep.lr_factor)
 
 
-def _filters(sweep: Sweep, data_path: Path, run_dir: Path, layers: list[str]) -> None:
+def _filters(sweep: Sweep, data_path: Path, run: RunFolder, layers: list[str]) -> None:
     from keras_motifs.filters import write_layer_motifs
 
-    write_layer_motifs(run_dir / "model.keras", data_path, layers=layers, split="test", method=sweep.method,
-                       out_dir=run_dir / "motifs")
+    write_layer_motifs(run.model, data_path, layers=layers, split="test", method=sweep.method, out_dir=run.motifs)
 
 
-def _tomtom(sweep: Sweep, motifs: Path, layer: str) -> None:
+def _tomtom(sweep: Sweep, run: RunFolder, layer: str) -> None:
     from keras_motifs.motifs import read_meme
     from keras_motifs.tomtom import load_database, tomtom, write_tomtom_tsv
 
-    table = tomtom(read_meme(motifs / f"{layer}.meme"), load_database(sweep.jaspar_release), engine=sweep.engine)
-    write_tomtom_tsv(table, motifs / f"{layer}.tomtom.tsv")
+    table = tomtom(read_meme(run.layer_file(layer, "meme")), load_database(sweep.jaspar_release),
+                   engine=sweep.engine)
+    write_tomtom_tsv(table, run.layer_file(layer, "tomtom"))
 
 
-def _score(sweep: Sweep, data_path: Path, motifs: Path, layer: str) -> None:
+def _score(sweep: Sweep, data_path: Path, run: RunFolder, layer: str) -> None:
     from keras_motifs.scoring import score_files
 
-    score_files(motifs / f"{layer}.tomtom.tsv", motifs / f"{layer}.filters.tsv", motifs / f"{layer}.score.json",
+    score_files(run.layer_file(layer, "tomtom"), run.layer_file(layer, "filters"), run.layer_file(layer, "score"),
                 ground_truth=data_path, database=sweep.jaspar_release)
 
 

@@ -32,6 +32,7 @@ from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_file
 from keras_motifs.motifs import Motif, consensus, trim, write_meme
 from keras_motifs.probe import LayerProbe, SequenceInputs, Window, probe_layer, readable_conv_layers
+from keras_motifs.runfolder import LAYER_SUFFIXES, layer_file
 
 METHODS = {"code": 0.5, "paper": 0.7}
 #: Activations of the first pass are kept for the second while smaller than this.
@@ -299,9 +300,12 @@ def write_layer_motifs(
     written = []
     for layer in names:
         result = read_filters(probe_layer(model, layer, inputs), inputs, method=method)
-        meme = Path(out) if out is not None else Path(out_dir) / f"{result.layer.replace('/', '.')}.meme"
+        if out is not None:
+            meme, table = Path(out), Path(out).with_suffix(LAYER_SUFFIXES["filters"])
+        else:
+            meme, table = layer_file(out_dir, result.layer, "meme"), layer_file(out_dir, result.layer, "filters")
         write_meme(result.motifs(), meme)
-        write_filter_table(result, meme.with_suffix(".filters.tsv"))
+        write_filter_table(result, table)
         written.append(meme)
     return written
 

@@ -34,6 +34,7 @@ import pandas as pd
 from keras_motifs import __version__, motifs
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_directory, atomic_file, read_json
+from keras_motifs.runfolder import RunFolder, natural_key
 
 #: Columns of ``table.tsv`` (and of :func:`summary_table`), in order.
 TABLE_COLUMNS = [
@@ -83,11 +84,6 @@ class _Run:
     config: dict
 
 
-def _natural_key(text: str) -> tuple:
-    """Sort key that orders ``conv2`` before ``conv10``."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
-
-
 def _get(mapping: Any, keys: Sequence[str | int], path: Path) -> Any:
     """Look up nested ``keys`` in parsed JSON, failing with the file and key named."""
     value = mapping
@@ -125,21 +121,17 @@ def _family(spec: dict) -> str:
     return repr((layers, others))
 
 
-def _read_layers(run_dir: Path) -> tuple[_Layer, ...]:
-    """Find ``motifs/<layer>.meme`` and ``motifs/<layer>.score.json`` in natural layer order."""
-    folder = run_dir / "motifs"
-    if not folder.is_dir():
-        return ()
-    memes = {p.name[: -len(".meme")]: p for p in folder.glob("*.meme")}
-    scores = {p.name[: -len(".score.json")]: p for p in folder.glob("*.score.json")}
+def _read_layers(run: RunFolder) -> tuple[_Layer, ...]:
+    """The layers with a MEME file or a score, in natural layer order."""
     layers = []
-    for name in sorted(set(memes) | set(scores), key=_natural_key):
+    for name in run.layers("meme", "score"):
+        meme, score_path = run.layer_file(name, "meme"), run.layer_file(name, "score")
         score = None
-        if name in scores:
-            score = read_json(scores[name], what="layer score file")
+        if score_path.is_file():
+            score = read_json(score_path, what="layer score file")
             for key in ("match_any_frac", "match_gt_frac", "num_filters"):
-                _get(score, [key], scores[name])
-        layers.append(_Layer(name=name, meme=memes.get(name), score=score))
+                _get(score, [key], score_path)
+        layers.append(_Layer(name=name, meme=meme if meme.is_file() else None, score=score))
     return tuple(layers)
 
 
@@ -157,7 +149,8 @@ def _read_run(run_dir: Path) -> _Run:
     """Read one trained-run folder, failing on a missing config.json or metrics.json."""
     if not run_dir.is_dir():
         raise KerasMotifsError(f"{run_dir}: run folder not found")
-    config_path, metrics_path = run_dir / "config.json", run_dir / "metrics.json"
+    folder = RunFolder(run_dir)
+    config_path, metrics_path = folder.config, folder.metrics
     config = read_json(config_path, what="run config (config.json)")
     metrics = read_json(metrics_path, what="test metrics (metrics.json)")
     arch = _get(config, ["arch"], config_path)
@@ -179,8 +172,8 @@ def _read_run(run_dir: Path) -> _Run:
         first_pool_size=pool,
         mean_auroc=_number(_get(metrics, ["mean_auroc"], metrics_path), "mean_auroc", metrics_path),
         mean_aupr=_number(_get(metrics, ["mean_aupr"], metrics_path), "mean_aupr", metrics_path),
-        layers=_read_layers(run_dir),
-        history=_read_history(run_dir / "history.csv"),
+        layers=_read_layers(folder),
+        history=_read_history(folder.history),
         config=config,
     )
 
@@ -253,7 +246,7 @@ def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
         }
         scored = [layer for layer in run.layers if layer.score is not None]
         for layer in scored:
-            path = run.path / "motifs" / f"{layer.name}.score.json"
+            path = RunFolder(run.path).layer_file(layer.name, "score")
             rows.append({
                 **base,
                 "layer": layer.name,
@@ -298,7 +291,7 @@ def _arch_order(runs: pd.DataFrame, arch_order: Sequence[str] | None) -> list[st
     """Architectures in ``arch_order``, then the rest by first pool size and name."""
     given = [a for a in dict.fromkeys(arch_order or []) if a in set(runs["arch"])]
     pools = runs.groupby("arch")["first_pool_size"].first()
-    rest = sorted(set(pools.index) - set(given), key=lambda a: (pools[a], _natural_key(a)))
+    rest = sorted(set(pools.index) - set(given), key=lambda a: (pools[a], natural_key(a)))
     return given + rest
 
 
@@ -306,7 +299,7 @@ def _primary_layers(runs: pd.DataFrame) -> dict[str, str]:
     """Each architecture's first scored layer (natural order), "" when none was scored."""
     primary = {}
     for arch, sub in runs.groupby("arch"):
-        names = sorted((n for n in set(sub["layer"]) if n), key=_natural_key)
+        names = sorted((n for n in set(sub["layer"]) if n), key=natural_key)
         primary[arch] = names[0] if names else ""
     return primary
 
@@ -351,7 +344,7 @@ def summary_table(runs: pd.DataFrame, arch_order: Sequence[str] | None = None) -
     rows = []
     for arch in _arch_order(runs, arch_order):
         sub = runs[runs["arch"] == arch]
-        deeper = sorted((n for n in set(sub["layer"]) if n and n != primary[arch]), key=_natural_key)
+        deeper = sorted((n for n in set(sub["layer"]) if n and n != primary[arch]), key=natural_key)
         parts = [(arch, primary[arch], first[first["arch"] == arch])]
         parts += [(f"{arch} ({name})", name, sub[sub["layer"] == name]) for name in deeper]
         for model, layer, part in parts:

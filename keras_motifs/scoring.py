@@ -23,6 +23,7 @@ from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json, write_json
 from keras_motifs.jaspar import DEFAULT_RELEASE, PAPER_GROUND_TRUTH_IDS, base_id
 from keras_motifs.motifs import Motif, read_meme
+from keras_motifs.runfolder import layer_of
 from keras_motifs.tomtom import TOMTOM_COLUMNS, load_database, read_tomtom_tsv
 
 
@@ -262,7 +263,7 @@ def score_files(
         ground_truth=resolve_ground_truth(ground_truth),
         target_names=load_database(database),
         evalue_threshold=evalue_threshold,
-        layer=Path(filters_path).name.split(".")[0],
+        layer=layer_of(filters_path),
     )
     write_json(out_path, score)
     return score

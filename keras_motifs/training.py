@@ -24,6 +24,7 @@ from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_directory, atomic_file, write_json
 from keras_motifs.jaspar import DEFAULT_RELEASE
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
+from keras_motifs.runfolder import RunFolder
 
 DEFAULT_EPOCHS = 100
 DEFAULT_PATIENCE = 20
@@ -328,17 +329,18 @@ def train_run(
             min_delta=min_delta, lr_patience=lr_patience, lr_factor=lr_factor,
         )
         metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
-        model.save(tmp / "model.keras")
+        folder = RunFolder(tmp)
+        model.save(folder.model)
         epoch_logs: dict[int, dict[str, float]] = {}
         for callback in callbacks:  # values logged on some epochs only (MotifMatchCallback every > 1)
             for epoch, values in getattr(callback, "epoch_logs", {}).items():
                 epoch_logs.setdefault(epoch, {}).update(values)
-        write_history(history, tmp / "history.csv", epoch_logs)
-        write_json(tmp / "metrics.json", metrics)
+        write_history(history, folder.history, epoch_logs)
+        write_json(folder.metrics, metrics)
         watched = history.history[monitor]
         best_epoch = best_monitored_epoch(watched, monitor, min_delta)
         write_json(
-            tmp / "config.json",
+            folder.config,
             {
                 "arch": spec.name,
                 "spec": spec.to_dict(),

@@ -11,6 +11,7 @@ from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.experiment import PROFILES, readable_layers, resolve_sweep, run_experiment
 from keras_motifs.models import get_spec
+from keras_motifs.runfolder import RunFolder
 
 TINY = dict(archs="cnn-1,cnn-25", epochs=1, num_seqs=300, callback_every=1)
 
@@ -165,7 +166,7 @@ def test_profiles_train_with_their_protocol(profile, expected, tmp_path, small_d
     monkeypatch.setattr(keras.Model, "fit", recording_fit)
     sweep = resolve_sweep(profile)
     with pytest.raises(_Stop):
-        _train(sweep, small_dataset_file, get_spec("cnn-25"), 0, tmp_path / "run")
+        _train(sweep, small_dataset_file, get_spec("cnn-25"), 0, RunFolder(tmp_path / "run"))
     stop = seen["callbacks"][0]
     assert isinstance(stop, keras.callbacks.EarlyStopping) and stop.restore_best_weights
     assert (seen["epochs"], stop.monitor, stop.patience, abs(stop.min_delta)) == (

@@ -456,3 +456,20 @@ def test_dockerfile_structure():
     assert "~" not in re.sub(r"#.*", "", text)
     apptainer = (ROOT / "containers" / "keras-motifs.def").read_text()
     assert re.search(r"^From:\s+" + re.escape(froms[0]) + r"$", apptainer, flags=re.MULTILINE)
+
+
+def test_modules_write_the_run_folder_layout_of_the_package():
+    """Every run file a module declares is where keras_motifs.runfolder says, and every kind is produced."""
+    from keras_motifs import runfolder
+
+    motif_names = {f"{runfolder.MOTIFS}/{stem}{suffix}" for suffix in runfolder.LAYER_SUFFIXES.values()
+                   for stem in ("*", "${meta.layer}")}
+    allowed = {runfolder.MODEL, runfolder.CONFIG, runfolder.METRICS, runfolder.HISTORY} | motif_names
+    declared = set()
+    for module in sorted(MODULES.glob("*.nf")):
+        for name in re.findall(r'path\("\$\{prefix\}/([^"]+)"\)', module.read_text()):
+            assert name in allowed, f"{module.name} declares {name}, not a file of the run-folder layout"
+            declared.add(name)
+    assert {runfolder.MODEL, runfolder.CONFIG, runfolder.METRICS, runfolder.HISTORY} <= declared
+    for suffix in runfolder.LAYER_SUFFIXES.values():
+        assert any(name.endswith(suffix) for name in declared), f"no module writes motifs/<layer>{suffix}"

@@ -250,3 +250,19 @@ def test_a_run_far_below_the_others_is_flagged(tmp_path):
     assert flags["cnn-10"] == flags["cnn-25"] == flags["cnn-50"] == ""
     write_report(runs, tmp_path / "report")
     assert "| cnn-100 \u2020 |" in (tmp_path / "report" / "table.md").read_text()
+
+
+def test_run_folder_layout_round_trips_every_file(tmp_path):
+    from keras_motifs.runfolder import LAYER_SUFFIXES, RunFolder, layer_of
+
+    run = RunFolder(tmp_path / "run")
+    assert [p.name for p in (run.model, run.config, run.metrics, run.history)] == [
+        "model.keras", "config.json", "metrics.json", "history.csv"]
+    run.motifs.mkdir(parents=True)
+    for layer in ("conv10", "conv2", "stem/conv1"):
+        for kind in LAYER_SUFFIXES:
+            path = run.layer_file(layer, kind)
+            path.write_text("")
+            assert path.parent == run.motifs and layer_of(path) == layer
+    assert run.layers() == run.layers("score") == ["conv2", "conv10", "stem/conv1"]
+    assert run.layer_file("stem/conv1", "filters").name == "stem.conv1.filters.tsv"
