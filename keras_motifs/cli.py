@@ -13,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from keras_motifs import __version__
+from keras_motifs import __version__, defaults
+from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
 
-DEFAULT_RELEASE = "JASPAR2016"
+DEFAULT_RELEASE = defaults.JASPAR_RELEASE
 
 
 def _bounded(convert, minimum: float, strict: bool, what: str):
@@ -38,6 +39,14 @@ _positive_int = _bounded(int, 1, False, "a positive integer")
 _non_negative_int = _bounded(int, 0, False, "an integer >= 0")
 _positive_float = _bounded(float, 0, True, "a positive number")
 _non_negative_float = _bounded(float, 0, False, "a number >= 0")
+
+
+def _fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    value = _positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -84,7 +93,7 @@ def _train(args) -> None:
         dataset, spec, args.out, epochs=args.epochs, patience=args.patience, learning_rate=args.lr,
         batch_size=args.batch_size, seed=args.seed, trial=args.trial, overwrite=args.overwrite, verbose=2,
         motif_every=args.motif_callback_every, jaspar_release=args.jaspar_release, engine=args.engine,
-        monitor=args.monitor, min_delta=args.min_delta, lr_patience=args.lr_patience,
+        monitor=args.monitor, min_delta=args.min_delta, lr_patience=args.lr_patience, lr_factor=args.lr_factor,
     )
     auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))
     print(f"wrote {args.out}: test mean AUROC {auroc}, mean AUPR {aupr}")
@@ -227,8 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="make the paper's synthetic dataset")
     p.add_argument("--out", required=True, help="output HDF5 file")
-    p.add_argument("--num-seqs", type=_positive_int, default=25000, help="number of sequences (default 25000)")
-    p.add_argument("--length", type=_positive_int, default=200, help="sequence length (default 200)")
+    p.add_argument("--num-seqs", type=_positive_int, default=defaults.NUM_SEQS,
+                   help=f"number of sequences (default {defaults.NUM_SEQS})")
+    p.add_argument("--length", type=_positive_int, default=defaults.LENGTH,
+                   help=f"sequence length (default {defaults.LENGTH})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--tfs", nargs="+", metavar="ID_OR_NAME", help="JASPAR IDs or TF names (default: the paper's 12)")
@@ -238,18 +249,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="dataset HDF5 file")
     p.add_argument("--arch", required=True, help="architecture name (see 'describe') or spec JSON file")
     p.add_argument("--out", required=True, help="run folder to create")
-    p.add_argument("--epochs", type=_positive_int, default=100, help="maximum epochs (default 100)")
-    p.add_argument("--patience", type=_non_negative_int, default=20, help="early-stopping patience (default 20)")
-    p.add_argument("--lr", type=_positive_float, default=3e-4,
-                   help="Adam learning rate (default 3e-4, the paper's; its released code ran 1e-3)")
-    p.add_argument("--batch-size", type=_positive_int, default=100, help="batch size (default 100)")
-    p.add_argument("--monitor", choices=["val_loss", "val_auroc", "val_aupr"], default="val_loss",
-                   help="what early stopping watches (default val_loss, the paper's)")
-    p.add_argument("--min-delta", type=_non_negative_float, default=0.0,
+    p.add_argument("--epochs", type=_positive_int, default=PAPER.epochs,
+                   help=f"maximum epochs (default {PAPER.epochs}, the paper's)")
+    p.add_argument("--patience", type=_non_negative_int, default=PAPER.patience,
+                   help=f"early-stopping patience (default {PAPER.patience})")
+    p.add_argument("--lr", type=_positive_float, default=PAPER.lr,
+                   help=f"Adam learning rate (default {PAPER.lr:g}, the paper's; its released code ran 1e-3)")
+    p.add_argument("--batch-size", type=_positive_int, default=PAPER.batch_size,
+                   help=f"batch size (default {PAPER.batch_size})")
+    p.add_argument("--monitor", choices=["val_loss", "val_auroc", "val_aupr"], default=PAPER.monitor,
+                   help=f"what early stopping watches (default {PAPER.monitor}, the paper's)")
+    p.add_argument("--min-delta", type=_non_negative_float, default=PAPER.min_delta,
                    help="smallest change of --monitor that counts as an improvement (default 0)")
-    p.add_argument("--lr-patience", type=_non_negative_int, default=0,
-                   help="epochs without improvement before the learning rate is cut x0.2 "
+    p.add_argument("--lr-patience", type=_non_negative_int, default=PAPER.lr_patience,
+                   help="epochs without improvement before the learning rate is cut "
                         "(default 0: constant, the paper's)")
+    p.add_argument("--lr-factor", type=_fraction, default=PAPER.lr_factor,
+                   help=f"what each cut multiplies the learning rate by (default {PAPER.lr_factor})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--trial", type=_non_negative_int, default=0, help="trial number to record (default 0)")
     group = p.add_mutually_exclusive_group()
@@ -258,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--no-motif-callback", dest="motif_callback_every", action="store_const", const=0,
                        help="do not score filters during training")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
-    p.add_argument("--engine", choices=["memelite", "meme"], default="memelite",
-                   help="Tomtom engine of the motif callback (default memelite)")
+    p.add_argument("--engine", choices=["memelite", "meme"], default=defaults.ENGINE,
+                   help=f"Tomtom engine of the motif callback (default {defaults.ENGINE})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.set_defaults(handler=_train, uses_keras=True)
 
@@ -290,8 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query", required=True, help="query motifs (MEME format)")
     p.add_argument("--out", required=True, help="output tsv (Tomtom's columns)")
     p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release name or a MEME file (default JASPAR2016)")
-    p.add_argument("--engine", choices=["memelite", "meme"], default="memelite", help="Tomtom engine (default memelite)")
-    p.add_argument("--thresh", type=_positive_float, default=0.1, help="E-value threshold (default 0.1)")
+    p.add_argument("--engine", choices=["memelite", "meme"], default=defaults.ENGINE,
+                   help=f"Tomtom engine (default {defaults.ENGINE})")
+    p.add_argument("--thresh", type=_positive_float, default=defaults.EVALUE_THRESHOLD,
+                   help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.add_argument("--min-overlap", type=_positive_int, default=1, help="minimum overlap, meme engine only (default 1)")
     p.add_argument("--dist", default="ed", help="column distance, meme engine only; memelite: ed (default ed)")
     p.set_defaults(handler=_tomtom)
@@ -304,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ground-truth", default="synthetic",
                    help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs (default synthetic)")
     p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release or MEME file naming the targets")
-    p.add_argument("--thresh", type=_positive_float, default=0.1, help="E-value threshold (default 0.1)")
+    p.add_argument("--thresh", type=_positive_float, default=defaults.EVALUE_THRESHOLD,
+                   help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.set_defaults(handler=_score)
 
     p = sub.add_parser("jaspar", help="write JASPAR CORE vertebrates of a release as a MEME file")

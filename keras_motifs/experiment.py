@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, LENGTH, NUM_SEQS, PAPER, QUICK
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json, write_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, get_spec
@@ -59,35 +60,29 @@ class Sweep:
 
     archs: list[str] = field(default_factory=lambda: list(POOLING_SWEEP))
     trials: int = 1
-    epochs: int = 100
-    patience: int = 20
-    lr: float = 3e-4
-    batch_size: int = 100
-    monitor: str = "val_loss"
-    min_delta: float = 0.0
-    lr_patience: int = 0
-    lr_factor: float = 0.2
-    num_seqs: int = 25000
-    length: int = 200
+    epochs: int = PAPER.epochs
+    patience: int = PAPER.patience
+    lr: float = PAPER.lr
+    batch_size: int = PAPER.batch_size
+    monitor: str = PAPER.monitor
+    min_delta: float = PAPER.min_delta
+    lr_patience: int = PAPER.lr_patience
+    lr_factor: float = PAPER.lr_factor
+    num_seqs: int = NUM_SEQS
+    length: int = LENGTH
     data: str | None = None
-    engine: str = "memelite"
-    jaspar_release: str = "JASPAR2016"
+    engine: str = ENGINE
+    jaspar_release: str = JASPAR_RELEASE
     seed: int = 0
     method: str = "code"
     callback_every: int = 1
 
 
-#: Preset sweeps. ``paper`` is the paper's protocol exactly. ``quick`` runs the seven
-#: pooling architectures once on a laptop (2 CPU cores): the released code's learning
-#: rate (1e-3), which converges in 20-30 epochs, and early stopping on the validation
-#: AUROC, which keeps rising through the early epochs in which the validation loss
-#: wanders while filters are still turning into motifs (stopping there on the loss,
-#: patience 5, kept half-trained models on some seeds; benchmarks/paper_effect.py).
+#: Preset sweeps: the seven pooling architectures once with the laptop protocol
+#: (:data:`keras_motifs.defaults.QUICK`), or all 17 five times with the paper's.
 PROFILES: dict[str, dict] = {
-    "quick": {"archs": list(POOLING_SWEEP), "trials": 1, "epochs": 35, "patience": 5, "lr": 1e-3,
-              "monitor": "val_auroc", "min_delta": 0.002},
-    "paper": {"archs": list(ARCHITECTURES), "trials": 5, "epochs": 100, "patience": 20, "lr": 3e-4,
-              "monitor": "val_loss", "min_delta": 0.0},
+    "quick": {"archs": list(POOLING_SWEEP), "trials": 1, **QUICK.as_dict()},
+    "paper": {"archs": list(ARCHITECTURES), "trials": 5, **PAPER.as_dict()},
 }
 
 

@@ -12,10 +12,11 @@ import functools
 
 import numpy as np
 
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs import Motif
 
-DEFAULT_RELEASE = "JASPAR2016"
+DEFAULT_RELEASE = JASPAR_RELEASE
 
 #: The paper's 12 TFs and the JASPAR 2016 matrix planted for each.
 PAPER_TFS: dict[str, str] = {

@@ -20,24 +20,21 @@ import numpy as np
 from keras_motifs import __version__
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data import Dataset
+from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_directory, atomic_file, write_json
 from keras_motifs.jaspar import DEFAULT_RELEASE
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
 from keras_motifs.runfolder import RunFolder
 
-DEFAULT_EPOCHS = 100
-DEFAULT_PATIENCE = 20
-DEFAULT_LEARNING_RATE = 3e-4
-DEFAULT_BATCH_SIZE = 100
-#: What early stopping (and a learning-rate schedule) watches: the paper's validation loss.
-DEFAULT_MONITOR = "val_loss"
-#: Smallest change of the monitored value that counts as an improvement.
-DEFAULT_MIN_DELTA = 0.0
-#: Epochs without improvement before the learning rate is cut; 0 keeps it constant (the paper).
-DEFAULT_LR_PATIENCE = 0
-#: What the learning rate is multiplied by at each cut.
-DEFAULT_LR_FACTOR = 0.2
+DEFAULT_EPOCHS = PAPER.epochs
+DEFAULT_PATIENCE = PAPER.patience
+DEFAULT_LEARNING_RATE = PAPER.lr
+DEFAULT_BATCH_SIZE = PAPER.batch_size
+DEFAULT_MONITOR = PAPER.monitor
+DEFAULT_MIN_DELTA = PAPER.min_delta
+DEFAULT_LR_PATIENCE = PAPER.lr_patience
+DEFAULT_LR_FACTOR = PAPER.lr_factor
 #: Values early stopping can watch, and whether higher is better.
 MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 

@@ -1,0 +1,53 @@
+"""Defaults live in keras_motifs.defaults; the CLI, the profiles and the functions agree with it."""
+
+import dataclasses
+import inspect
+
+from keras_motifs import defaults
+from keras_motifs.cli import build_parser
+from keras_motifs.defaults import PAPER, QUICK
+from keras_motifs.experiment import PROFILES, Sweep, resolve_sweep
+
+PROTOCOL_FIELDS = [f.name for f in dataclasses.fields(PAPER)]
+
+
+def _subcommand(name):
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return action.choices[name]
+
+
+def test_profiles_are_the_protocols():
+    for profile, protocol in (("paper", PAPER), ("quick", QUICK)):
+        sweep = resolve_sweep(profile)
+        assert {name: getattr(sweep, name) for name in PROTOCOL_FIELDS} == protocol.as_dict()
+        assert {name: PROFILES[profile][name] for name in PROTOCOL_FIELDS} == protocol.as_dict()
+    assert {name: getattr(Sweep(), name) for name in PROTOCOL_FIELDS} == PAPER.as_dict()
+
+
+def test_train_command_and_functions_default_to_the_papers_protocol():
+    from keras_motifs.training import fit, train_run
+
+    train = _subcommand("train")
+    assert {name: train.get_default(name) for name in PROTOCOL_FIELDS} == PAPER.as_dict()
+    for function in (fit, train_run):
+        parameters = inspect.signature(function).parameters
+        spelled = {"lr": "learning_rate"}
+        assert {name: parameters[spelled.get(name, name)].default for name in PROTOCOL_FIELDS} == PAPER.as_dict()
+
+
+def test_data_and_tomtom_defaults():
+    from keras_motifs.data import simulate
+    from keras_motifs.jaspar import DEFAULT_RELEASE
+    from keras_motifs.tomtom import tomtom
+
+    simulate_defaults = inspect.signature(simulate).parameters
+    assert (simulate_defaults["num_seqs"].default, simulate_defaults["length"].default) == (
+        defaults.NUM_SEQS, defaults.LENGTH)
+    assert DEFAULT_RELEASE == defaults.JASPAR_RELEASE == _subcommand("simulate").get_default("jaspar_release")
+    assert _subcommand("simulate").get_default("num_seqs") == defaults.NUM_SEQS
+    assert inspect.signature(tomtom).parameters["thresh"].default == defaults.EVALUE_THRESHOLD
+    assert _subcommand("tomtom").get_default("thresh") == _subcommand("score").get_default("thresh") == \
+        defaults.EVALUE_THRESHOLD
+    assert _subcommand("tomtom").get_default("engine") == _subcommand("train").get_default("engine") == \
+        Sweep().engine == defaults.ENGINE
