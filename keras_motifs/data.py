@@ -1,14 +1,18 @@
 """The paper's synthetic dataset and the HDF5 dataset layout shared by all data sources.
 
-The layout (keys, shapes, attributes) is described in ``docs/design.md``. Every data
-source (synthetic, DeepSEA, FASTA) writes it with :func:`write_dataset`, and every
-consumer reads it with :func:`load_dataset`, which validates it.
+The layout (keys, shapes, attributes) is described in ``docs/design.md`` and owned by
+this module. Every data source writes it with :class:`DatasetWriter`: the synthetic
+generator and FASTA encoding through :func:`write_dataset`, the DeepSEA conversion
+streaming slice by slice. Every consumer reads it with :func:`load_dataset`, which
+validates it, or :func:`read_class_motif_ids` for the class motifs alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +32,10 @@ MOTIF_COUNT_PROBABILITIES = (0.50, 0.25, 0.17, 0.05, 0.03)
 #: Minimum number of background positions between motifs and at the sequence ends.
 MOTIF_BUFFER = 1
 DEFAULT_SPLIT = (0.7, 0.1, 0.2)
+#: Sequences per HDF5 chunk of the ``x_*`` arrays. Default of ``DatasetWriter``'s ``chunk_rows``.
+DEFAULT_CHUNK_ROWS = 256
+#: Sequences per HDF5 chunk of the ``y_*`` arrays (K bytes each).
+_LABEL_CHUNK_ROWS = 4096
 
 
 @dataclass
@@ -148,7 +156,7 @@ def simulate(
     motifs = [get_motif(key, jaspar_release) for key in tfs]
     if len({m.id for m in motifs}) != len(motifs):
         raise KerasMotifsError(f"tfs: the same matrix is listed twice in {tfs}")
-    _check_split(split)
+    check_split(split)
     max_count = len(MOTIF_COUNT_PROBABILITIES)
     longest = max(m.width for m in motifs)
     if length < max_count * longest + MOTIF_BUFFER * (max_count + 1):
@@ -184,7 +192,7 @@ def simulate(
     x_all = _sample_one_hot(probabilities, rng)
 
     permutation = rng.permutation(num_seqs)
-    bounds = _split_bounds(num_seqs, split)
+    bounds = split_bounds(num_seqs, split)
     planted_arrays = {
         "sequence": np.array(planted["sequence"], dtype=np.int64),
         "matrix": np.array(planted["matrix"], dtype=object),
@@ -228,17 +236,215 @@ def simulate(
     )
 
 
-def _check_split(split) -> None:
-    """Validate train/valid/test fractions."""
+def check_split(split: Sequence[float]) -> None:
+    """Refuse train/valid/test fractions that are not three positive numbers summing to 1.
+
+    Parameters
+    ----------
+    split : sequence of float
+        Fractions of train, valid and test.
+    """
     if len(split) != 3 or any(f <= 0 for f in split) or abs(sum(split) - 1) > 1e-6:
         raise KerasMotifsError(f"split must be three positive fractions summing to 1, got {list(split)}")
 
 
-def _split_bounds(n: int, split) -> list[tuple[int, int]]:
-    """Row ranges of train, valid and test for ``n`` rows."""
+def split_bounds(n: int, split: Sequence[float]) -> list[tuple[int, int]]:
+    """Return the row ranges ``(lo, hi)`` of train, valid and test for ``n`` rows.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    split : sequence of float
+        Fractions of train, valid and test (see :func:`check_split`); train and valid
+        get the rounded shares, test the rest.
+
+    Returns
+    -------
+    list of tuple of int
+    """
     n_train = int(round(split[0] * n))
     n_valid = int(round(split[1] * n))
     return [(0, n_train), (n_train, n_train + n_valid), (n_train + n_valid, n)]
+
+
+class DatasetWriter:
+    """Stream a dataset into one HDF5 file of the layout of ``docs/design.md``, atomically.
+
+    A context manager. Entering it opens a temporary file beside ``path`` holding
+    ``class_names`` and empty, resizable, chunked ``x_{split}`` (N, L, 4) and
+    ``y_{split}`` (N, K) uint8 datasets for train, valid and test. In the block,
+    :meth:`append` adds sequences, :meth:`add_ground_truth` the planted motifs and
+    :meth:`set_attributes` the root attributes (required). The file appears at ``path``
+    only when the block ends without an exception; otherwise nothing is left.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Output ``.h5`` file.
+    class_names : sequence of str
+        Label names in column order (K of them).
+    length : int
+        Sequence length L.
+    x_dtype : numpy dtype or type
+        Storage type of ``x_*``: uint8 for exact one-hot sequences (4 times smaller),
+        float32 otherwise (fractions of IUPAC codes).
+    compression : str or None
+        HDF5 compression of ``x_*`` and ``y_*``. Default is "gzip".
+    chunk_rows : int
+        Sequences per HDF5 chunk of ``x_*``. Default is 256.
+
+    Examples
+    --------
+    >>> with DatasetWriter("d.h5", ["CTCF"], 200, np.uint8) as writer:
+    ...     for split, x, y in slices:
+    ...         writer.append(split, x, y)
+    ...     writer.set_attributes("fasta", parameters={}, class_motif_ids={"CTCF": []})
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        class_names: Sequence[str],
+        length: int,
+        x_dtype: np.dtype | type,
+        compression: str | None = "gzip",
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ):
+        self.path = Path(path)
+        self.class_names = [str(name) for name in class_names]
+        self.length = int(length)
+        self.x_dtype = np.dtype(x_dtype)
+        self.compression = compression
+        self.chunk_rows = int(chunk_rows)
+        if not self.class_names:
+            raise KerasMotifsError(f"{self.path}: a dataset needs at least one class name")
+        if self.x_dtype not in (np.uint8, np.float32):
+            raise KerasMotifsError(f"{self.path}: sequences are stored as uint8 or float32, not {self.x_dtype}")
+        self._h5: h5py.File | None = None
+        self._stack: ExitStack | None = None
+        self._attributes_set = False
+
+    def __enter__(self) -> DatasetWriter:
+        num_classes = len(self.class_names)
+        with ExitStack() as stack:
+            tmp = stack.enter_context(atomic_file(self.path))
+            h5 = stack.enter_context(h5py.File(tmp, "w"))
+            for split in SPLITS:
+                h5.create_dataset(
+                    f"x_{split}",
+                    shape=(0, self.length, 4),
+                    maxshape=(None, self.length, 4),
+                    dtype=self.x_dtype,
+                    chunks=(self.chunk_rows, self.length, 4),
+                    compression=self.compression,
+                )
+                h5.create_dataset(
+                    f"y_{split}",
+                    shape=(0, num_classes),
+                    maxshape=(None, num_classes),
+                    dtype=np.uint8,
+                    chunks=(_LABEL_CHUNK_ROWS, num_classes),
+                    compression=self.compression,
+                )
+            h5.create_dataset("class_names", data=np.array(self.class_names, dtype=object), dtype=h5py.string_dtype())
+            self._stack = stack.pop_all()
+        self._h5 = h5
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        stack, self._stack, self._h5 = self._stack, None, None
+        if exc_type is None and not self._attributes_set:
+            error = KerasMotifsError(f"{self.path}: the dataset's attributes were never set; nothing written")
+            stack.__exit__(type(error), error, None)
+            raise error
+        return stack.__exit__(exc_type, exc, traceback)
+
+    def _file(self) -> h5py.File:
+        """The open temporary file, refusing use outside the ``with`` block."""
+        if self._h5 is None:
+            raise KerasMotifsError(f"{self.path}: write a dataset inside its DatasetWriter's with block")
+        return self._h5
+
+    def append(self, split: str, x: np.ndarray, y: np.ndarray) -> None:
+        """Append sequences and their labels to a split.
+
+        Parameters
+        ----------
+        split : str
+            "train", "valid" or "test".
+        x : numpy.ndarray
+            One-hot sequences, shape=(n, length, 4), columns A, C, G, T; whole numbers
+            when the writer stores uint8.
+        y : numpy.ndarray
+            Multi-hot labels, shape=(n, num_classes), stored as uint8.
+        """
+        h5 = self._file()
+        if split not in SPLITS:
+            raise KerasMotifsError(f"{self.path}: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim != 3 or x.shape[1:] != (self.length, 4):
+            raise KerasMotifsError(f"{self.path}: x_{split} rows have shape {x.shape}, expected (n, {self.length}, 4)")
+        if y.shape != (len(x), len(self.class_names)):
+            raise KerasMotifsError(
+                f"{self.path}: y_{split} rows have shape {y.shape}, expected ({len(x)}, {len(self.class_names)})"
+            )
+        if self.x_dtype == np.uint8 and x.dtype != np.uint8 and not np.array_equal(x, x.astype(np.uint8)):
+            raise KerasMotifsError(f"{self.path}: x_{split} holds values that uint8 cannot store exactly (fractions?)")
+        if not len(x):
+            return
+        x_out, y_out = h5[f"x_{split}"], h5[f"y_{split}"]
+        start = len(x_out)
+        x_out.resize(start + len(x), axis=0)
+        y_out.resize(start + len(x), axis=0)
+        x_out[start:] = x.astype(self.x_dtype, copy=False)
+        y_out[start:] = y.astype(np.uint8, copy=False)
+
+    def add_ground_truth(self, split: str, entries: Mapping[str, np.ndarray]) -> None:
+        """Write the planted motifs of a split (synthetic data), ``ground_truth/{split}/{key}``.
+
+        Parameters
+        ----------
+        split : str
+            "train", "valid" or "test".
+        entries : mapping of str to numpy.ndarray
+            Arrays of :data:`GROUND_TRUTH_FIELDS`, one entry per planted motif;
+            ``matrix`` holds strings.
+        """
+        h5 = self._file()
+        if split not in SPLITS:
+            raise KerasMotifsError(f"{self.path}: unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        for key, value in entries.items():
+            dtype = h5py.string_dtype() if key == "matrix" else value.dtype
+            h5.create_dataset(f"ground_truth/{split}/{key}", data=value, dtype=dtype)
+
+    def set_attributes(
+        self,
+        source: str,
+        parameters: dict,
+        class_motif_ids: Mapping[str, Sequence[str]],
+        jaspar_release: str = DEFAULT_RELEASE,
+    ) -> None:
+        """Set the root attributes; the file is not written without them.
+
+        Parameters
+        ----------
+        source : str
+            ``"synthetic"``, ``"deepsea"`` or ``"fasta"``.
+        parameters : dict
+            How the data was made, stored as JSON.
+        class_motif_ids : mapping of str to sequence of str
+            Per class, the JASPAR base IDs that count as its motif, stored as JSON.
+        jaspar_release : str
+            JASPAR release the motif IDs refer to. Default is "JASPAR2016".
+        """
+        h5 = self._file()
+        h5.attrs["source"] = source
+        h5.attrs["keras_motifs_version"] = __version__
+        h5.attrs["parameters"] = json.dumps(parameters)
+        h5.attrs["class_motif_ids"] = json.dumps({name: list(ids) for name, ids in class_motif_ids.items()})
+        h5.attrs["jaspar_release"] = jaspar_release
+        self._attributes_set = True
 
 
 def write_dataset(path: str | os.PathLike, dataset: Dataset, compression: str | None = "gzip") -> None:
@@ -254,28 +460,15 @@ def write_dataset(path: str | os.PathLike, dataset: Dataset, compression: str | 
         HDF5 compression of the arrays. Default is "gzip".
     """
     _validate(dataset, where=str(path))
-    string = h5py.string_dtype()
     # Exact one-hot sequences are stored as uint8, 4 times smaller; fractions (IUPAC codes) as float32.
     one_hot = all(np.array_equal(dataset.x[split], dataset.x[split].astype(np.uint8)) for split in SPLITS)
     x_dtype = np.uint8 if one_hot else np.float32
-    with atomic_file(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            for split in SPLITS:
-                x = dataset.x[split].astype(x_dtype, copy=False)
-                chunks = (min(len(x), 256),) + x.shape[1:] if len(x) else None
-                h5.create_dataset(f"x_{split}", data=x, chunks=chunks, compression=compression)
-                h5.create_dataset(f"y_{split}", data=dataset.y[split].astype(np.uint8), compression=compression)
-            h5.create_dataset("class_names", data=np.array(dataset.class_names, dtype=object), dtype=string)
-            if dataset.ground_truth is not None:
-                for split, entries in dataset.ground_truth.items():
-                    for key, value in entries.items():
-                        dtype = string if key == "matrix" else value.dtype
-                        h5.create_dataset(f"ground_truth/{split}/{key}", data=value, dtype=dtype)
-            h5.attrs["source"] = dataset.source
-            h5.attrs["keras_motifs_version"] = __version__
-            h5.attrs["parameters"] = json.dumps(dataset.parameters)
-            h5.attrs["class_motif_ids"] = json.dumps(dataset.class_motif_ids)
-            h5.attrs["jaspar_release"] = dataset.jaspar_release
+    with DatasetWriter(path, dataset.class_names, dataset.input_length, x_dtype, compression) as writer:
+        for split in SPLITS:
+            writer.append(split, dataset.x[split].astype(x_dtype, copy=False), dataset.y[split])
+        for split, entries in (dataset.ground_truth or {}).items():
+            writer.add_ground_truth(split, entries)
+        writer.set_attributes(dataset.source, dataset.parameters, dataset.class_motif_ids, dataset.jaspar_release)
 
 
 def _validate(dataset: Dataset, where: str) -> None:
@@ -370,3 +563,34 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
     return dataset
 
 
+def read_class_motif_ids(path: str | os.PathLike) -> dict[str, list[str]]:
+    """Read a dataset file's ``class_motif_ids`` attribute, without its arrays.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.h5`` file.
+
+    Returns
+    -------
+    dict of str to list of str
+        Class name -> JASPAR base IDs that count as its motif, as stored (a class
+        with no known motif has an empty list).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise KerasMotifsError(f"{path}: dataset file not found")
+    try:
+        with h5py.File(path, "r") as h5:
+            text = h5.attrs.get("class_motif_ids")
+    except OSError as err:
+        raise KerasMotifsError(f"{path}: not a readable HDF5 dataset ({err})") from None
+    if text is None:
+        raise KerasMotifsError(f"{path}: dataset has no class_motif_ids attribute (no ground truth to score against)")
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise KerasMotifsError(f"{path}: class_motif_ids attribute is not valid JSON ({err.msg})") from None
+    if not isinstance(mapping, dict):
+        raise KerasMotifsError(f"{path}: class_motif_ids attribute is not a JSON object (class name -> JASPAR IDs)")
+    return mapping

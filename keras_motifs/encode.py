@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from keras_motifs.data import DEFAULT_SPLIT, SPLITS, Dataset, _check_split, _split_bounds, write_dataset
+from keras_motifs.data import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds, write_dataset
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.jaspar import DEFAULT_RELEASE, PAPER_GROUND_TRUTH_IDS, base_id
+from keras_motifs.jaspar import DEFAULT_RELEASE, class_motif_ids_for
 
 #: IUPAC nucleotide codes and the bases (of A, C, G, T) each stands for.
 IUPAC_CODES: dict[str, str] = {
@@ -55,45 +55,6 @@ IUPAC_CODES: dict[str, str] = {
 _AMBIGUITY_CODES = "".join(code for code, bases in IUPAC_CODES.items() if len(bases) > 1)
 AMBIGUOUS_MODES = ("uniform", "zeros")
 LENGTH_MODES = ("error", "pad", "crop")
-
-
-def class_motif_ids_for(
-    class_names: Sequence[str], mapping: Mapping[str, Sequence[str]] | None = None
-) -> dict[str, list[str]]:
-    """Return, per class, the JASPAR base IDs that count as its motif when scoring.
-
-    Parameters
-    ----------
-    class_names : sequence of str
-        Label names in column order.
-    mapping : mapping of str to sequence of str, optional
-        Class name -> JASPAR matrix IDs (``"MA0139.1"`` or ``"MA0139"``; versions are
-        dropped). Classes left out get the default. Default is None: the paper's ID
-        sets (:data:`keras_motifs.jaspar.PAPER_GROUND_TRUTH_IDS`) for class names that
-        are paper TFs (case-insensitive), no IDs for the others.
-
-    Returns
-    -------
-    dict of str to list of str
-    """
-    paper = {name.lower(): ids for name, ids in PAPER_GROUND_TRUTH_IDS.items()}
-    mapping = dict(mapping or {})
-    unknown = [name for name in mapping if name not in class_names]
-    if unknown:
-        raise KerasMotifsError(
-            f"class motif IDs given for {', '.join(map(repr, unknown))}, which are not classes "
-            f"(classes: {', '.join(class_names)})"
-        )
-    result = {}
-    for name in class_names:
-        if name in mapping:
-            ids = mapping[name]
-            if isinstance(ids, str) or not all(isinstance(i, str) and i.strip() for i in ids):
-                raise KerasMotifsError(f"class motif IDs of {name!r} must be a list of JASPAR IDs, got {ids!r}")
-            result[name] = sorted({base_id(i.strip()) for i in ids})
-        else:
-            result[name] = list(paper.get(name.lower(), []))
-    return result
 
 
 def encode_fasta(
@@ -137,7 +98,8 @@ def encode_fasta(
         "pad", the shortest for "crop"; with "error" it must equal every length.
     class_motif_ids : mapping of str to sequence of str, optional
         Class name -> JASPAR IDs that count as its motif (see
-        :func:`class_motif_ids_for`). Default is the paper's ID sets for paper TFs.
+        :func:`keras_motifs.jaspar.class_motif_ids_for`). Default is the paper's ID
+        sets for paper TFs.
     jaspar_release : str
         JASPAR release the motif IDs refer to. Default is "JASPAR2016".
 
@@ -158,7 +120,7 @@ def encode_fasta(
             raise KerasMotifsError(f"fasta: give one file for each of train, valid, test, got {sorted(fasta)}")
         files = {split_name: Path(fasta[split_name]) for split_name in SPLITS}
     else:
-        _check_split(split)
+        check_split(split)
         files = {"all": Path(fasta)}
     labels = Path(labels)
 
@@ -181,7 +143,7 @@ def encode_fasta(
         encoded = np.stack([_encode(seq, record_id, files["all"], lookup, target) for record_id, seq in all_records])
         label_rows = np.array([table[record_id] for record_id, _ in all_records], dtype=np.uint8)
         num = len(all_records)
-        bounds = _split_bounds(num, split)
+        bounds = split_bounds(num, split)
         if any(hi <= lo for lo, hi in bounds):
             raise KerasMotifsError(
                 f"{files['all']}: {num} sequences are too few to fill train, valid and test with split {list(split)}"

@@ -9,6 +9,7 @@ probabilities = counts / column sums (no pseudocount), as in the paper.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -146,3 +147,42 @@ def ground_truth_ids(motif: Motif) -> list[str]:
         if base_id(motif.id) in ids:
             return list(ids)
     return [base_id(motif.id)]
+
+
+def class_motif_ids_for(
+    class_names: Sequence[str], mapping: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """Return, per class, the JASPAR base IDs that count as its motif when scoring.
+
+    Parameters
+    ----------
+    class_names : sequence of str
+        Label names in column order.
+    mapping : mapping of str to sequence of str, optional
+        Class name -> JASPAR matrix IDs (``"MA0139.1"`` or ``"MA0139"``; versions are
+        dropped). Classes left out get the default. Default is None: the paper's ID
+        sets (:data:`PAPER_GROUND_TRUTH_IDS`) for class names that are paper TFs
+        (case-insensitive), no IDs for the others.
+
+    Returns
+    -------
+    dict of str to list of str
+    """
+    paper = {name.lower(): ids for name, ids in PAPER_GROUND_TRUTH_IDS.items()}
+    mapping = dict(mapping or {})
+    unknown = [name for name in mapping if name not in class_names]
+    if unknown:
+        raise KerasMotifsError(
+            f"class motif IDs given for {', '.join(map(repr, unknown))}, which are not classes "
+            f"(classes: {', '.join(class_names)})"
+        )
+    result = {}
+    for name in class_names:
+        if name in mapping:
+            ids = mapping[name]
+            if isinstance(ids, str) or not all(isinstance(i, str) and i.strip() for i in ids):
+                raise KerasMotifsError(f"class motif IDs of {name!r} must be a list of JASPAR IDs, got {ids!r}")
+            result[name] = sorted({base_id(i.strip()) for i in ids})
+        else:
+            result[name] = list(paper.get(name.lower(), []))
+    return result

@@ -11,7 +11,6 @@ activated), so they are comparable between layers and runs.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from pathlib import Path
@@ -199,23 +198,10 @@ def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, li
         return {tf: list(ids) for tf, ids in PAPER_GROUND_TRUTH_IDS.items()}
     path = Path(ground_truth)
     if path.suffix.lower() in (".h5", ".hdf5"):
-        import h5py
+        from keras_motifs.data import read_class_motif_ids  # imports h5py, needed for a dataset file only
 
-        if not path.exists():
-            raise KerasMotifsError(f"{path}: dataset file not found")
-        try:
-            with h5py.File(path, "r") as h5:
-                text = h5.attrs.get("class_motif_ids")
-        except OSError as err:
-            raise KerasMotifsError(f"{path}: not a readable HDF5 dataset ({err})") from None
-        if text is None:
-            raise KerasMotifsError(f"{path}: dataset has no class_motif_ids attribute (no ground truth to score against)")
-        try:
-            mapping = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise KerasMotifsError(f"{path}: class_motif_ids attribute is not valid JSON ({err.msg})") from None
         # Classes without known motifs (a user's own labels) are left out; none at all: no ground truth.
-        mapping = {tf: ids for tf, ids in mapping.items() if ids} if isinstance(mapping, dict) else mapping
+        mapping = {tf: ids for tf, ids in read_class_motif_ids(path).items() if ids}
         if not mapping:
             return None
         return {tf: sorted(ids) for tf, ids in _check_ground_truth(mapping, f"{path}: class_motif_ids").items()}

@@ -1,10 +1,26 @@
 """The synthetic generator and the dataset file layout."""
 
+import inspect
+import json
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
+from test_deepsea import deepsea_one_hot, make_split, write_v5, write_v73
 
-from keras_motifs.data import MOTIF_COUNT_PROBABILITIES, SPLITS, load_dataset, simulate, write_dataset
+from keras_motifs import __version__
+from keras_motifs.data import (
+    MOTIF_COUNT_PROBABILITIES,
+    SPLITS,
+    DatasetWriter,
+    load_dataset,
+    read_class_motif_ids,
+    simulate,
+    write_dataset,
+)
+from keras_motifs.deepsea import PAPER_CLASS_INDICES, convert_deepsea
+from keras_motifs.encode import encode_fasta
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.jaspar import PAPER_TFS, get_motif
 
@@ -142,3 +158,152 @@ def test_load_rejects_missing_keys_and_mismatched_shapes(tmp_path, small_dataset
         load_dataset(not_h5)
     with pytest.raises(KerasMotifsError, match="not found"):
         load_dataset(tmp_path / "absent.h5")
+
+
+@pytest.fixture
+def written(monkeypatch):
+    """Everything each DatasetWriter is given, by output path: class names, rows, ground truth, attributes."""
+    log = {}
+    enter, append = DatasetWriter.__enter__, DatasetWriter.append
+    add_ground_truth, set_attributes = DatasetWriter.add_ground_truth, DatasetWriter.set_attributes
+
+    def spy_enter(self):
+        rows = {split: [] for split in SPLITS}
+        log[self.path] = {"class_names": list(self.class_names), "rows": rows, "ground_truth": {}, "attributes": None}
+        return enter(self)
+
+    def spy_append(self, split, x, y):
+        log[self.path]["rows"][split].append((np.array(x), np.array(y)))
+        append(self, split, x, y)
+
+    def spy_add_ground_truth(self, split, entries):
+        log[self.path]["ground_truth"][split] = {key: np.array(value) for key, value in entries.items()}
+        add_ground_truth(self, split, entries)
+
+    def spy_set_attributes(self, *args, **kwargs):
+        bound = inspect.signature(set_attributes).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        log[self.path]["attributes"] = {key: value for key, value in bound.arguments.items() if key != "self"}
+        set_attributes(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatasetWriter, "__enter__", spy_enter)
+    monkeypatch.setattr(DatasetWriter, "append", spy_append)
+    monkeypatch.setattr(DatasetWriter, "add_ground_truth", spy_add_ground_truth)
+    monkeypatch.setattr(DatasetWriter, "set_attributes", spy_set_attributes)
+    return log
+
+
+def write_synthetic(tmp_path: Path) -> Path:
+    out = tmp_path / "synthetic.h5"
+    write_dataset(out, simulate(num_seqs=60, seed=5))
+    return out
+
+
+def write_fasta(tmp_path: Path) -> Path:
+    """Ten labelled 8-nt records, one with an N (so sequences are stored as float32 fractions)."""
+    records = [(f"r{i}", "".join(np.random.default_rng(i).choice(list("ACGT"), size=8))) for i in range(10)]
+    records[4] = ("r4", "ACGTNACG")
+    (tmp_path / "seqs.fa").write_text("".join(f">{rid} peak\n{seq}\n" for rid, seq in records))
+    rows = [f"{rid}\t{i % 2}\t{i // 5}" for i, (rid, _) in enumerate(records)]
+    (tmp_path / "labels.tsv").write_text("id\tCEBPB\tmine\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "fasta.h5"
+    encode_fasta(tmp_path / "seqs.fa", tmp_path / "labels.tsv", out, split=(0.6, 0.2, 0.2), seed=1)
+    return out
+
+
+def write_deepsea(tmp_path: Path) -> Path:
+    """A tiny bundle (train.mat v7.3, valid.mat and test.mat compressed v5), converted in slices of 2."""
+    rng = np.random.default_rng(4)
+    columns = list(PAPER_CLASS_INDICES.values())
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    for split, num in (("train", 9), ("valid", 3), ("test", 4)):
+        seqs, y = make_split(rng, num, {row: [columns[row % len(columns)]] for row in range(num) if row % 3 != 1})
+        (write_v73 if split == "train" else write_v5)(folder / f"{split}.mat", split, deepsea_one_hot(seqs), y)
+    out = tmp_path / "deepsea.h5"
+    convert_deepsea(folder, out, chunk_size=2)
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::keras_motifs.errors.KerasMotifsWarning")
+@pytest.mark.parametrize("source, write", [("synthetic", write_synthetic), ("fasta", write_fasta),
+                                           ("deepsea", write_deepsea)])
+def test_every_source_reads_back_what_the_one_writer_wrote(tmp_path, written, source, write):
+    out = write(tmp_path)
+    assert list(written) == [out]
+    given = written[out]
+    data = load_dataset(out)
+    assert data.class_names == given["class_names"]
+    for split in SPLITS:
+        rows = given["rows"][split]
+        assert rows, f"nothing appended to {split}"
+        np.testing.assert_array_equal(data.x[split], np.concatenate([x for x, _ in rows]))
+        np.testing.assert_array_equal(data.y[split], np.concatenate([y for _, y in rows]))
+    if source == "synthetic":
+        assert set(given["ground_truth"]) == set(SPLITS)
+        for split, entries in given["ground_truth"].items():
+            assert set(data.ground_truth[split]) == set(entries)
+            for key, value in entries.items():
+                np.testing.assert_array_equal(data.ground_truth[split][key], value)
+    else:
+        assert given["ground_truth"] == {} and data.ground_truth is None
+    attributes = given["attributes"]
+    assert attributes["source"] == data.source == source
+    assert data.parameters == json.loads(json.dumps(attributes["parameters"]))  # stored as JSON
+    assert data.class_motif_ids == {name: list(ids) for name, ids in attributes["class_motif_ids"].items()}
+    assert data.jaspar_release == attributes["jaspar_release"]
+    assert read_class_motif_ids(out) == data.class_motif_ids
+    with h5py.File(out, "r") as h5:
+        assert h5.attrs["keras_motifs_version"] == __version__
+        assert h5["x_train"].dtype == (np.float32 if source == "fasta" else np.uint8)
+        if source == "deepsea":
+            assert h5["x_train"].chunks == (256, 1000, 4)
+            assert len(given["rows"]["train"]) > 1  # streamed slice by slice
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+
+def test_writer_leaves_no_file_unless_the_block_completes(tmp_path):
+    out = tmp_path / "d.h5"
+    x, y = np.eye(4, dtype=np.uint8)[[0, 1, 2, 3, 0]][None], np.ones((1, 1), dtype=np.uint8)
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
+            writer.append("train", x, y)
+            writer.set_attributes("fasta", {}, {"a": []})
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+    with pytest.raises(KerasMotifsError, match=r"d\.h5: the dataset's attributes were never set"):
+        with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
+            writer.append("train", x, y)
+    assert list(tmp_path.iterdir()) == []
+
+    with pytest.raises(KerasMotifsError, match=r"d\.h5: x_valid holds values that uint8 cannot store exactly"):
+        with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
+            writer.append("valid", x / 2, y)
+    with pytest.raises(KerasMotifsError, match=r"d\.h5: y_test rows have shape \(1, 2\), expected \(1, 1\)"):
+        with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
+            writer.append("test", x, np.ones((1, 2)))
+    assert list(tmp_path.iterdir()) == []
+
+    with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
+        writer.append("train", x, y)
+        writer.append("train", x, y)
+        writer.set_attributes("fasta", {"k": 1}, {"a": ["MA0001"]})
+    data = load_dataset(out)
+    assert [len(data.x[split]) for split in SPLITS] == [2, 0, 0]
+    assert (data.source, data.parameters, data.class_motif_ids) == ("fasta", {"k": 1}, {"a": ["MA0001"]})
+    assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]
+
+
+def test_read_class_motif_ids_names_the_file_at_fault(tmp_path, small_dataset_file):
+    assert read_class_motif_ids(small_dataset_file)["NFYB"] == ["MA0502", "MA0060"]
+    with pytest.raises(KerasMotifsError, match=r"absent\.h5: dataset file not found"):
+        read_class_motif_ids(tmp_path / "absent.h5")
+    (tmp_path / "text.h5").write_text("hello")
+    with pytest.raises(KerasMotifsError, match=r"text\.h5: not a readable HDF5 dataset"):
+        read_class_motif_ids(tmp_path / "text.h5")
+    with h5py.File(tmp_path / "bad.h5", "w") as h5:
+        h5.attrs["class_motif_ids"] = "{not json"
+    with pytest.raises(KerasMotifsError, match=r"bad\.h5: class_motif_ids attribute is not valid JSON"):
+        read_class_motif_ids(tmp_path / "bad.h5")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from keras_motifs import deepsea
+from keras_motifs import deepsea, matfile
 from keras_motifs.data import load_dataset
 from keras_motifs.deepsea import PAPER_CLASS_INDICES, convert_deepsea
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
@@ -241,7 +241,7 @@ def test_refuses_bad_arguments(bundle, tmp_path):
 def test_every_file_is_read_in_slices(bundle, tmp_path, monkeypatch):
     folder, expected = bundle
     calls, v5_reads = [], []
-    original, original_read = deepsea._open_source, deepsea._V5Rows.read
+    original, original_read = deepsea._open_source, matfile.RowReader.read
 
     @contextmanager
     def spy(path, split, scratch):
@@ -255,7 +255,7 @@ def test_every_file_is_read_in_slices(bundle, tmp_path, monkeypatch):
         return original_read(self, lo, hi)
 
     monkeypatch.setattr(deepsea, "_open_source", spy)
-    monkeypatch.setattr(deepsea._V5Rows, "read", spy_read)
+    monkeypatch.setattr(matfile.RowReader, "read", spy_read)
     convert_deepsea(folder, tmp_path / "o.h5", chunk_size=3)
     # train.mat is chunked by 2 sequences along N: slices of 3 are rounded up to 4.
     assert [(lo, hi) for split, lo, hi in calls if split == "train"] == [(0, 4), (4, 7)]
@@ -282,7 +282,7 @@ def test_v5_row_reader_returns_what_loadmat_returns(tmp_path, compress, dtype):
     loaded = scipy.io.loadmat(path)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with deepsea._v5_row_readers(path, ["testxdata", "testdata", "ab"], scratch) as readers:
+    with matfile.row_readers(path, ["testxdata", "testdata", "ab"], scratch) as readers:
         for key, reader in readers.items():
             assert reader.shape == loaded[key].shape
             for step in (1, 2, 7):
@@ -298,7 +298,7 @@ def test_v5_reader_of_either_byte_order_and_small_name_elements(tmp_path, order)
     path = tmp_path / "hand.mat"
     write_v5_by_hand(path, arrays, order)
     loaded = scipy.io.loadmat(path)
-    with deepsea._v5_row_readers(path, ["x", "yy"], tmp_path) as readers:
+    with matfile.row_readers(path, ["x", "yy"], tmp_path) as readers:
         for key, reader in readers.items():
             np.testing.assert_array_equal(reader.read(1, 4), loaded[key][1:4])
             np.testing.assert_array_equal(reader.read(0, 5), arrays[key])
@@ -335,7 +335,7 @@ def test_compressed_v5_needs_free_space_for_its_inflated_copy(bundle, tmp_path, 
     folder, _ = bundle
     y = np.zeros((3, 919), dtype=np.uint8)
     write_v5(folder / "deepsea_train" / "valid.mat", "valid", np.zeros((3, 4, LENGTH), dtype=np.uint8), y)
-    monkeypatch.setattr(deepsea.shutil, "disk_usage", lambda _: SimpleNamespace(free=1000))
+    monkeypatch.setattr(matfile.shutil, "disk_usage", lambda _: SimpleNamespace(free=1000))
     message = r"valid\.mat: validxdata is compressed; .* needs 12,000 bytes of temporary space in .*, only 1,000 free"
     with pytest.raises(KerasMotifsError, match=message):
         convert_deepsea(folder, tmp_path / "o.h5")

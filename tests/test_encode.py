@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from keras_motifs.data import load_dataset
-from keras_motifs.encode import class_motif_ids_for, encode_fasta, read_labels
+from keras_motifs.encode import encode_fasta, read_labels
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.jaspar import class_motif_ids_for
 
 A, C, G, T = np.eye(4, dtype=np.float32)
 Z = np.zeros(4, dtype=np.float32)
