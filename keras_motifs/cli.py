@@ -104,7 +104,7 @@ def _describe(args) -> None:
         from keras_motifs.filters import load_model
         from keras_motifs.probe import describe_model
 
-        print(describe_model(load_model(args.model)).summary())
+        print(describe_model(load_model(args.model), length=args.length).summary())
         return
     from keras_motifs.models import receptive_fields
 
@@ -284,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--arch", help="architecture name or spec JSON file")
     what.add_argument("--model", help="a saved Keras model (.keras): every layer's measured receptive field")
-    p.add_argument("--length", type=_positive_int, default=200, help="input length of --arch (default 200)")
+    p.add_argument("--length", type=_positive_int, default=200,
+                   help="input length of --arch, or of a --model that takes any length (default 200)")
     p.set_defaults(handler=_describe, uses_keras=True)
 
     p = sub.add_parser("filters", help="extract filters of a trained model as PPMs (MEME format)")

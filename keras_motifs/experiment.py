@@ -169,7 +169,7 @@ def _check_sweep(sweep: Sweep, where: str) -> None:
 def readable_layers(spec: ArchitectureSpec) -> list[str]:
     """Conv layers of a spec whose filters have a fixed window: up to the first pool.
 
-    The same rule as :func:`keras_motifs.filters.readable_conv_layers`, on the spec,
+    The same rule as :func:`keras_motifs.probe.readable_conv_layers`, on the spec,
     so the steps are known before any model exists.
     """
     names = []

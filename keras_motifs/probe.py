@@ -405,7 +405,7 @@ def _trace(model: keras.Model, paths: Mapping[str, keras.layers.Layer], inputs) 
     """The first call of each layer, in the order the layers start running (outputs kept alive)."""
     calls: list[_Call] = []
     seen: set[int] = set()
-    parents = {id(layer) for path, layer in paths.items() if any(p.startswith(f"{path}/") for p in paths)}
+    parents = {id(paths[path.rsplit("/", 1)[0]]) for path in paths if "/" in path}
 
     def tracing(path, layer):
         def wrap(call):
@@ -748,7 +748,8 @@ class ModelReport:
         return "\n".join(lines)
 
 
-def describe_model(model: keras.Model, x=None, sequence_input: str | int | None = None) -> ModelReport:
+def describe_model(model: keras.Model, x=None, sequence_input: str | int | None = None,
+                   length: int | None = None) -> ModelReport:
     """Measure every layer of a model: receptive field, stride, and whether it can be read as motifs.
 
     Parameters
@@ -760,13 +761,16 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
         None: random sequences of the length the model declares (other inputs zero).
     sequence_input : str or int, optional
         Which input holds the sequences, for a model with several. Default is None.
+    length : int, optional
+        Sequence length of the random sequences, for a model whose input length is
+        not fixed. Default is None.
 
     Returns
     -------
     ModelReport
     """
     if x is None:
-        x = _placeholder_inputs(model, sequence_input)
+        x = _placeholder_inputs(model, sequence_input, length)
     probing = _Probing(model, SequenceInputs(model, x, sequence_input))
     reads = [probing.index[id(probing.read_call(i).layer)] for i in range(len(probing.calls))]
     with _jittered(model):
@@ -783,8 +787,9 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
     return ModelReport(model.name, probing.inputs.length, reports)
 
 
-def _placeholder_inputs(model: keras.Model, sequence_input: str | int | None):
-    """Random sequences for the sequence input and zeros for the others, from the shapes the model declares."""
+def _placeholder_inputs(model: keras.Model, sequence_input: str | int | None, length: int | None):
+    """Random sequences for the sequence input and zeros for the others, from the shapes the model declares
+    (``length`` where the sequence length is not fixed)."""
     declared = _declared_inputs(model)
     if declared is None:
         raise KerasMotifsError(f"model {model.name!r} declares no input shape; give sequences (x=) to describe it")
@@ -798,12 +803,17 @@ def _placeholder_inputs(model: keras.Model, sequence_input: str | int | None):
                                f"{', '.join(map(repr, names))}")
     arrays = []
     for k, (name, shape) in enumerate(declared):
-        if any(d is None for d in shape[1:]):
-            raise KerasMotifsError(f"input {name!r} of model {model.name!r} has no fixed shape {shape}; give x= to describe it")
         if k == key:
             channels_first = shape[-1] != 4
-            sequences = random_sequences(1, shape[1] if not channels_first else shape[2])
+            fixed = shape[2] if channels_first else shape[1]
+            if fixed is None and length is None:
+                raise KerasMotifsError(f"input {name!r} of model {model.name!r} takes sequences of any length; "
+                                       "say which length to describe it at (--length, or length=)")
+            sequences = random_sequences(1, fixed or length)
             arrays.append(sequences.transpose(0, 2, 1) if channels_first else sequences)
+        elif any(d is None for d in shape[1:]):
+            raise KerasMotifsError(f"input {name!r} of model {model.name!r} has no fixed shape {shape}; "
+                                   "give x= to describe it")
         else:
             arrays.append(np.zeros((1, *shape[1:]), dtype=np.float32))
     return arrays[0] if len(arrays) == 1 else arrays

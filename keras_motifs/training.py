@@ -27,14 +27,6 @@ from keras_motifs.jaspar import DEFAULT_RELEASE
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
 from keras_motifs.runfolder import RunFolder
 
-DEFAULT_EPOCHS = PAPER.epochs
-DEFAULT_PATIENCE = PAPER.patience
-DEFAULT_LEARNING_RATE = PAPER.lr
-DEFAULT_BATCH_SIZE = PAPER.batch_size
-DEFAULT_MONITOR = PAPER.monitor
-DEFAULT_MIN_DELTA = PAPER.min_delta
-DEFAULT_LR_PATIENCE = PAPER.lr_patience
-DEFAULT_LR_FACTOR = PAPER.lr_factor
 #: Values early stopping can watch, and whether higher is better.
 MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 
@@ -54,7 +46,7 @@ def check_compatible(model: keras.Model, dataset: Dataset) -> None:
         )
 
 
-def compile_model(model: keras.Model, learning_rate: float = DEFAULT_LEARNING_RATE) -> keras.Model:
+def compile_model(model: keras.Model, learning_rate: float = PAPER.lr) -> keras.Model:
     """Compile with Adam, binary cross-entropy and AUROC/AUPR metrics (in place; returns the model)."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -65,7 +57,7 @@ def compile_model(model: keras.Model, learning_rate: float = DEFAULT_LEARNING_RA
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequence[str],
-             batch_size: int = DEFAULT_BATCH_SIZE) -> dict:
+             batch_size: int = PAPER.batch_size) -> dict:
     """Return AUROC and AUPR per class and their means (scikit-learn).
 
     Parameters
@@ -108,11 +100,11 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequ
 
 
 def protocol_callbacks(
-    patience: int = DEFAULT_PATIENCE,
-    monitor: str = DEFAULT_MONITOR,
-    min_delta: float = DEFAULT_MIN_DELTA,
-    lr_patience: int = DEFAULT_LR_PATIENCE,
-    lr_factor: float = DEFAULT_LR_FACTOR,
+    patience: int = PAPER.patience,
+    monitor: str = PAPER.monitor,
+    min_delta: float = PAPER.min_delta,
+    lr_patience: int = PAPER.lr_patience,
+    lr_factor: float = PAPER.lr_factor,
 ) -> list[keras.callbacks.Callback]:
     """The Keras callbacks of a training protocol.
 
@@ -159,17 +151,17 @@ def protocol_callbacks(
 def fit(
     model: keras.Model,
     dataset: Dataset,
-    epochs: int = DEFAULT_EPOCHS,
-    patience: int = DEFAULT_PATIENCE,
-    learning_rate: float = DEFAULT_LEARNING_RATE,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    epochs: int = PAPER.epochs,
+    patience: int = PAPER.patience,
+    learning_rate: float = PAPER.lr,
+    batch_size: int = PAPER.batch_size,
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
-    monitor: str = DEFAULT_MONITOR,
-    min_delta: float = DEFAULT_MIN_DELTA,
-    lr_patience: int = DEFAULT_LR_PATIENCE,
-    lr_factor: float = DEFAULT_LR_FACTOR,
+    monitor: str = PAPER.monitor,
+    min_delta: float = PAPER.min_delta,
+    lr_patience: int = PAPER.lr_patience,
+    lr_factor: float = PAPER.lr_factor,
 ) -> keras.callbacks.History:
     """Compile and train a model with early stopping on validation loss, best weights kept.
 
@@ -224,8 +216,8 @@ def fit(
     )
 
 
-def best_monitored_epoch(values: Sequence[float], monitor: str = DEFAULT_MONITOR,
-                         min_delta: float = DEFAULT_MIN_DELTA) -> int:
+def best_monitored_epoch(values: Sequence[float], monitor: str = PAPER.monitor,
+                         min_delta: float = PAPER.min_delta) -> int:
     """The epoch early stopping counts as the best: the last one that improved on all before it by
     more than ``min_delta`` (0-based), as ``keras.callbacks.EarlyStopping`` keeps it."""
     sign = 1.0 if MONITORS[monitor] == "min" else -1.0
@@ -261,10 +253,10 @@ def train_run(
     dataset: Dataset,
     arch: str | ArchitectureSpec,
     out_dir: str | os.PathLike,
-    epochs: int = DEFAULT_EPOCHS,
-    patience: int = DEFAULT_PATIENCE,
-    learning_rate: float = DEFAULT_LEARNING_RATE,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    epochs: int = PAPER.epochs,
+    patience: int = PAPER.patience,
+    learning_rate: float = PAPER.lr,
+    batch_size: int = PAPER.batch_size,
     seed: int = 0,
     trial: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -273,10 +265,10 @@ def train_run(
     motif_every: int = 0,
     jaspar_release: str = DEFAULT_RELEASE,
     engine: str = "memelite",
-    monitor: str = DEFAULT_MONITOR,
-    min_delta: float = DEFAULT_MIN_DELTA,
-    lr_patience: int = DEFAULT_LR_PATIENCE,
-    lr_factor: float = DEFAULT_LR_FACTOR,
+    monitor: str = PAPER.monitor,
+    min_delta: float = PAPER.min_delta,
+    lr_patience: int = PAPER.lr_patience,
+    lr_factor: float = PAPER.lr_factor,
 ) -> dict:
     """Build, train and evaluate one architecture; write a trained-run folder.
 

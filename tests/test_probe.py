@@ -274,3 +274,12 @@ def test_measurement_leaves_the_weights_as_they_were(sequences):
     describe_model(model)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_of_any_length_is_described_at_the_length_asked():
+    inputs = keras.Input((None, 4))
+    model = keras.Model(inputs, layers.Conv1D(4, 7, padding="same", name="scan")(inputs), name="any_length")
+    with pytest.raises(KerasMotifsError, match="takes sequences of any length; say which length"):
+        describe_model(model)
+    row = next(r for r in describe_model(model, length=60).layers if r.path == "scan")
+    assert row.readable and row.window == Window(7, 1, -3)
