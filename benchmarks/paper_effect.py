@@ -67,8 +67,9 @@ def main() -> None:
         runs = read_runs(sorted(out.glob("runs/*/trial*")))
         runs["seed"] = seed
         frames.append(runs)
-    print(f"protocol: lr {sweep.lr:g}, batch {sweep.batch_size}, at most {sweep.epochs} epochs, patience "
-          f"{sweep.patience}, learning rate x{sweep.lr_factor:g} after {sweep.lr_patience} epochs (0: never)\n")
+    print(f"protocol: lr {sweep.lr:g}, batch {sweep.batch_size}, at most {sweep.epochs} epochs, early stopping on "
+          f"{sweep.monitor} (min_delta {sweep.min_delta:g}) with patience {sweep.patience}, learning rate "
+          f"x{sweep.lr_factor:g} after {sweep.lr_patience} epochs without improvement (0: never)\n")
 
     runs = pd.concat(frames, ignore_index=True)
     columns = {"mean_auroc": "AUROC", "match_any_frac": "match any", "match_gt_frac": "ground truth"}

@@ -146,7 +146,7 @@ class _Stop(Exception):
 
 
 @pytest.mark.parametrize("profile, expected", [
-    ("quick", {"epochs": 35, "monitor": "val_auroc", "mode": "max", "min_delta": 0.002, "patience": 5,
+    ("quick", {"epochs": 60, "monitor": "val_loss", "mode": "min", "min_delta": 0.0005, "patience": 10,
                "lr": 1e-3}),
     ("paper", {"epochs": 100, "monitor": "val_loss", "mode": "min", "min_delta": 0.0, "patience": 20,
                "lr": 3e-4}),
