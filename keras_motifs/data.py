@@ -3,15 +3,18 @@
 The layout (keys, shapes, attributes) is described in ``docs/design.md`` and owned by
 this module. Every data source writes it with :class:`DatasetWriter`: the synthetic
 generator and FASTA encoding through :func:`write_dataset`, the DeepSEA conversion
-streaming slice by slice. Every consumer reads it with :func:`load_dataset`, which
-validates it, or :func:`read_class_motif_ids` for the class motifs alone.
+streaming slice by slice. Every consumer reads it with :func:`load_dataset`, or
+:func:`read_class_motif_ids` for the class motifs alone; both first call
+:func:`check_dataset`, the one check at the door of every command that reads a dataset.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +115,50 @@ def _sample_one_hot(probabilities: np.ndarray, rng: np.random.Generator) -> np.n
     return np.eye(4, dtype=np.float32)[letters]
 
 
+def simulation_motifs(
+    num_seqs: int,
+    length: int,
+    tfs: list[str] | None = None,
+    jaspar_release: str = DEFAULT_RELEASE,
+    split: Sequence[float] = DEFAULT_SPLIT,
+) -> list:
+    """Check that :func:`simulate` can make a dataset of these settings; return its matrices.
+
+    Callers that write anything before simulating (``keras-motifs run``) call this first.
+
+    Parameters
+    ----------
+    num_seqs, length, tfs, jaspar_release, split
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    list of Motif
+        One JASPAR matrix per class.
+    """
+    tfs = list(PAPER_TFS.values()) if tfs is None else list(tfs)
+    if not tfs:
+        raise KerasMotifsError("tfs: give at least one JASPAR matrix ID or TF name")
+    motifs = [get_motif(key, jaspar_release) for key in tfs]
+    if len({m.id for m in motifs}) != len(motifs):
+        raise KerasMotifsError(f"tfs: the same matrix is listed twice in {tfs}")
+    check_split(split)
+    max_count = len(MOTIF_COUNT_PROBABILITIES)
+    longest = max(m.width for m in motifs)
+    if length < max_count * longest + MOTIF_BUFFER * (max_count + 1):
+        raise KerasMotifsError(
+            f"length {length} cannot hold {max_count} motifs of width {longest} with buffers; "
+            f"use at least {max_count * longest + MOTIF_BUFFER * (max_count + 1)}"
+        )
+    sizes = [hi - lo for lo, hi in split_bounds(num_seqs, split)]
+    if min(sizes) < 1:
+        raise KerasMotifsError(
+            f"num_seqs {num_seqs} leaves a split empty (train, valid, test: {', '.join(map(str, sizes))}); "
+            "use more sequences"
+        )
+    return motifs
+
+
 def simulate(
     num_seqs: int = 25000,
     length: int = 200,
@@ -150,29 +197,13 @@ def simulate(
     -------
     Dataset
     """
-    tfs = list(PAPER_TFS.values()) if tfs is None else list(tfs)
-    if not tfs:
-        raise KerasMotifsError("tfs: give at least one JASPAR matrix ID or TF name")
-    motifs = [get_motif(key, jaspar_release) for key in tfs]
-    if len({m.id for m in motifs}) != len(motifs):
-        raise KerasMotifsError(f"tfs: the same matrix is listed twice in {tfs}")
-    check_split(split)
-    max_count = len(MOTIF_COUNT_PROBABILITIES)
-    longest = max(m.width for m in motifs)
-    if length < max_count * longest + MOTIF_BUFFER * (max_count + 1):
-        raise KerasMotifsError(
-            f"length {length} cannot hold {max_count} motifs of width {longest} with buffers; "
-            f"use at least {max_count * longest + MOTIF_BUFFER * (max_count + 1)}"
-        )
-    if num_seqs < 10:
-        raise KerasMotifsError(f"num_seqs must be at least 10 to fill three splits, got {num_seqs}")
-
+    motifs = simulation_motifs(num_seqs, length, tfs, jaspar_release, split)
     rng = np.random.default_rng(seed)
     # 2 * K matrices: each TF forward, then reverse complement; matrix i has class i % K.
     matrices = [m.ppm for m in motifs] + [m.ppm[::-1, ::-1] for m in motifs]
     num_classes = len(motifs)
 
-    counts = rng.choice(np.arange(1, max_count + 1), size=num_seqs, p=MOTIF_COUNT_PROBABILITIES)
+    counts = rng.choice(np.arange(1, len(MOTIF_COUNT_PROBABILITIES) + 1), size=num_seqs, p=MOTIF_COUNT_PROBABILITIES)
     probabilities = np.full((num_seqs, length, 4), 0.25, dtype=np.float64)
     labels = np.zeros((num_seqs, num_classes), dtype=np.uint8)
     planted = {name: [] for name in GROUND_TRUTH_FIELDS}
@@ -268,6 +299,20 @@ def split_bounds(n: int, split: Sequence[float]) -> list[tuple[int, int]]:
     return [(0, n_train), (n_train, n_train + n_valid), (n_train + n_valid, n)]
 
 
+#: Free space an HDF5 file needs beyond its arrays' bytes (metadata, chunk indices).
+HDF5_MARGIN_BYTES = 2**20
+
+
+def _check_free_space(path: Path, num_bytes: int) -> None:
+    """Refuse, as a full disk, to write ``num_bytes`` more (uncompressed) into HDF5 file ``path``.
+
+    HDF5 cannot recover from a write that fills the disk (its file is left corrupt and
+    closing it may crash the process), so the writer checks the space first.
+    """
+    if shutil.disk_usage(path.parent).free < num_bytes + HDF5_MARGIN_BYTES:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
 class DatasetWriter:
     """Stream a dataset into one HDF5 file of the layout of ``docs/design.md``, atomically.
 
@@ -329,6 +374,7 @@ class DatasetWriter:
         num_classes = len(self.class_names)
         with ExitStack() as stack:
             tmp = stack.enter_context(atomic_file(self.path))
+            _check_free_space(tmp, 0)
             h5 = stack.enter_context(h5py.File(tmp, "w"))
             for split in SPLITS:
                 h5.create_dataset(
@@ -353,11 +399,15 @@ class DatasetWriter:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> bool:
-        stack, self._stack, self._h5 = self._stack, None, None
-        if exc_type is None and not self._attributes_set:
-            error = KerasMotifsError(f"{self.path}: the dataset's attributes were never set; nothing written")
-            stack.__exit__(type(error), error, None)
-            raise error
+        stack, h5, self._stack, self._h5 = self._stack, self._h5, None, None
+        if exc_type is None:
+            empty = [split for split in SPLITS if not len(h5[f"x_{split}"])]
+            if not self._attributes_set or empty:
+                reason = ("the dataset's attributes were never set" if not self._attributes_set
+                          else f"split {empty[0]} holds no sequences")
+                error = KerasMotifsError(f"{self.path}: {reason}; nothing written")
+                stack.__exit__(type(error), error, None)
+                raise error
         return stack.__exit__(exc_type, exc, traceback)
 
     def _file(self) -> h5py.File:
@@ -394,6 +444,7 @@ class DatasetWriter:
         if not len(x):
             return
         x_out, y_out = h5[f"x_{split}"], h5[f"y_{split}"]
+        _check_free_space(Path(h5.filename), len(x) * (x[0].size * self.x_dtype.itemsize + y[0].size))
         start = len(x_out)
         x_out.resize(start + len(x), axis=0)
         y_out.resize(start + len(x), axis=0)
@@ -494,8 +545,179 @@ def _validate(dataset: Dataset, where: str) -> None:
         raise KerasMotifsError(f"{where}: splits have different sequence lengths {sorted(lengths)}")
 
 
+#: Bytes of ``x`` read at a time by :func:`check_dataset` (its memory bound).
+CHECK_CHUNK_BYTES = 32 * 2**20
+#: How far a position of fractions (an ambiguous base) may sum from 1.
+_SUM_TOLERANCE = 1e-3
+#: Files (path, size, modification time) that passed :func:`check_dataset` in this process.
+_checked: set[tuple[str, int, int]] = set()
+
+
+def check_dataset(path: str | os.PathLike) -> None:
+    """Check a dataset file at the door: layout, types, values and attributes.
+
+    Every reader of the dataset layout calls this first, so that bad data fails with
+    a message instead of training on noise. Checked: the keys of ``docs/design.md``;
+    ``x_*`` numeric ``(N, L, 4)`` with one ``L``, every position one-hot or all zero
+    (a padded or unknown base), or, stored as floats, fractions in [0, 1] summing to 1
+    (an ambiguous base spread over the bases it stands for, ``encode --ambiguous
+    uniform``); ``y_*`` numeric, one column per class name, every label 0 or 1; every
+    split non-empty; the JSON attributes parseable. Values are read in chunks of
+    :data:`CHECK_CHUNK_BYTES`, so memory stays bounded whatever the file's size.
+    A file that passed is not read again by the same process until it changes.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.h5`` file.
+
+    Raises
+    ------
+    KerasMotifsError
+        Naming the file, the array (split) and the first offending sequence.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise KerasMotifsError(f"{path}: dataset file not found") from None
+    if not path.is_file():
+        raise KerasMotifsError(f"{path}: is a folder, not a dataset file")
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _checked:
+        return
+    try:
+        h5 = h5py.File(path, "r")
+    except OSError:
+        raise KerasMotifsError(f"{path}: not an HDF5 file") from None
+    with h5:
+        class_names = _check_layout(h5, path)
+        for split in SPLITS:
+            _check_sequences(h5[f"x_{split}"], f"{path}: x_{split}")
+            _check_labels(h5[f"y_{split}"], class_names, f"{path}: y_{split}")
+        _read_attributes(h5, path)
+    _checked.add(key)
+
+
+def _check_layout(h5: h5py.File, path: Path) -> list[str]:
+    """Check keys, shapes and types without reading the arrays; return the class names."""
+    required = [f"{kind}_{split}" for split in SPLITS for kind in ("x", "y")] + ["class_names"]
+    missing = [key for key in required if not isinstance(h5.get(key), h5py.Dataset)]
+    if missing:
+        raise KerasMotifsError(f"{path}: not a keras-motifs dataset, missing keys {', '.join(missing)}")
+    names = h5["class_names"]
+    if names.ndim != 1 or names.dtype.kind not in "SOU" or not len(names):
+        raise KerasMotifsError(f"{path}: class_names must be a non-empty list of strings")
+    class_names = _class_names(names[...])
+    if len(set(class_names)) != len(class_names):
+        raise KerasMotifsError(f"{path}: class_names repeat a name ({', '.join(class_names)})")
+    lengths = set()
+    for split in SPLITS:
+        x, y = h5[f"x_{split}"], h5[f"y_{split}"]
+        for name, array, ndim in ((f"x_{split}", x, 3), (f"y_{split}", y, 2)):
+            if array.dtype.kind not in "biuf":
+                raise KerasMotifsError(f"{path}: {name} stores {array.dtype} values, expected numbers (uint8 or float)")
+            if array.ndim != ndim:
+                raise KerasMotifsError(f"{path}: {name} has shape {array.shape}, expected {ndim} dimensions")
+        if x.shape[2] != 4:
+            raise KerasMotifsError(f"{path}: x_{split} has shape {x.shape}, expected (N, length, 4)")
+        if not x.shape[0]:
+            raise KerasMotifsError(f"{path}: x_{split} holds no sequences; every split needs at least one")
+        if y.shape[0] != x.shape[0]:
+            raise KerasMotifsError(f"{path}: y_{split} has {y.shape[0]} rows but x_{split} {x.shape[0]} sequences")
+        if y.shape[1] != len(class_names):
+            raise KerasMotifsError(
+                f"{path}: y_{split} has {y.shape[1]} label columns but there are {len(class_names)} class names"
+            )
+        lengths.add(x.shape[1])
+    if len(lengths) != 1:
+        raise KerasMotifsError(f"{path}: splits have different sequence lengths {sorted(lengths)}")
+    return class_names
+
+
+def _chunks(array: h5py.Dataset) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (first row, rows) of an HDF5 array, about :data:`CHECK_CHUNK_BYTES` at a time."""
+    row_bytes = max(1, int(np.prod(array.shape[1:])) * array.dtype.itemsize)
+    rows = max(1, CHECK_CHUNK_BYTES // row_bytes)
+    if array.chunks:  # whole HDF5 chunks, each decompressed once
+        rows = max(array.chunks[0], rows - rows % array.chunks[0])
+    for start in range(0, array.shape[0], rows):
+        yield start, array[start:start + rows]
+
+
+def _check_sequences(x: h5py.Dataset, where: str) -> None:
+    """Every position one-hot or all zero; stored as floats, fractions summing to 1 also pass."""
+    for start, chunk in _chunks(x):
+        if chunk.dtype == np.uint8:
+            # Four uint8 columns read as one uint32: one-hot or zero iff no byte exceeds 1
+            # and at most one bit is set.
+            word = np.ascontiguousarray(chunk).view(np.uint32)[..., 0]
+            bad = ((word & 0xFEFEFEFE) != 0) | ((word & (word - 1)) != 0)
+            problem = "not one-hot"
+        elif chunk.dtype.kind in "biu":
+            bad = (chunk > 1).any(axis=2) | (chunk < 0).any(axis=2) | (chunk.sum(axis=2) > 1)
+            problem = "not one-hot"
+        else:
+            finite = np.isfinite(chunk).all(axis=2)
+            total = chunk.sum(axis=2, where=np.isfinite(chunk))
+            in_range = ((chunk >= 0) & (chunk <= 1)).all(axis=2)
+            sums_ok = (np.abs(total - 1) <= _SUM_TOLERANCE) | (total == 0)
+            bad = ~(finite & in_range & sums_ok)
+            problem = "not a finite one-hot row or fractions in [0, 1] summing to 1"
+        if bad.any():
+            sequence, position = np.argwhere(bad)[0]
+            values = ", ".join(f"{v:g}" for v in chunk[sequence, position])
+            raise KerasMotifsError(
+                f"{where}[{start + sequence}], position {position}: {problem} ({values}); "
+                "expected one-hot sequences (columns A, C, G, T)"
+            )
+
+
+def _check_labels(y: h5py.Dataset, class_names: list[str], where: str) -> None:
+    """Every label 0 or 1."""
+    for start, chunk in _chunks(y):
+        bad = (chunk != 0) & (chunk != 1)  # NaN is neither
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise KerasMotifsError(
+                f"{where}[{start + row}]: label {chunk[row, column]:g} for class {class_names[column]!r}; "
+                "labels must be 0 or 1"
+            )
+
+
+def _class_names(stored: np.ndarray) -> list[str]:
+    """Class names as str, whether HDF5 returned bytes or str."""
+    return [name.decode() if isinstance(name, bytes) else str(name) for name in stored]
+
+
+def _read_attributes(h5: h5py.File, path: Path) -> dict:
+    """The root attributes, JSON ones parsed and checked."""
+    attrs = dict(h5.attrs)
+    parsed = {}
+    for name, default in (("parameters", "{}"), ("class_motif_ids", "{}")):
+        text = attrs.get(name, default)
+        try:
+            parsed[name] = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as err:
+            reason = err.msg if isinstance(err, json.JSONDecodeError) else f"a {type(text).__name__}"
+            raise KerasMotifsError(f"{path}: attribute {name} is not valid JSON ({reason})") from None
+        if not isinstance(parsed[name], dict):
+            raise KerasMotifsError(f"{path}: attribute {name} is not a JSON object")
+    for tf, ids in parsed["class_motif_ids"].items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise KerasMotifsError(
+                f"{path}: attribute class_motif_ids maps {tf!r} to {ids!r}, expected a list of JASPAR IDs"
+            )
+    for name, default in (("source", "unknown"), ("jaspar_release", DEFAULT_RELEASE)):
+        value = attrs.get(name, default)
+        parsed[name] = value.decode() if isinstance(value, bytes) else value
+        if not isinstance(parsed[name], str):
+            raise KerasMotifsError(f"{path}: attribute {name} must be a string, got {parsed[name]!r}")
+    return parsed
+
+
 def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> Dataset:
-    """Read and validate a dataset file written by :func:`write_dataset`.
+    """Read a dataset file written by :func:`write_dataset`, checked by :func:`check_dataset`.
 
     Parameters
     ----------
@@ -512,31 +734,14 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
         float32; Keras casts each batch to the model's input type) or float32.
     """
     path = Path(path)
-    if not path.is_file():
-        raise KerasMotifsError(f"{path}: dataset file not found")
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError:
-        raise KerasMotifsError(f"{path}: not an HDF5 file") from None
-    with h5:
-        required = [f"{kind}_{split}" for split in SPLITS for kind in ("x", "y")] + ["class_names"]
-        missing = [key for key in required if key not in h5]
-        if missing:
-            raise KerasMotifsError(f"{path}: not a keras-motifs dataset, missing keys {', '.join(missing)}")
+    check_dataset(path)
+    with h5py.File(path, "r") as h5:
         x, y = {}, {}
         for split in SPLITS:
-            if split in splits:
-                x[split] = h5[f"x_{split}"][...]
-                y[split] = h5[f"y_{split}"][...].astype(np.uint8, copy=False)
-            else:
-                x[split] = np.zeros((0,) + h5[f"x_{split}"].shape[1:], dtype=h5[f"x_{split}"].dtype)
-                y[split] = np.zeros((0,) + h5[f"y_{split}"].shape[1:], dtype=np.uint8)
-            for kind in ("x", "y"):
-                if h5[f"{kind}_{split}"].shape[0] != h5[f"x_{split}"].shape[0]:
-                    raise KerasMotifsError(
-                        f"{path}: {kind}_{split} and x_{split} hold different numbers of sequences"
-                    )
-        class_names = [name.decode() if isinstance(name, bytes) else str(name) for name in h5["class_names"][...]]
+            rows = slice(None) if split in splits else slice(0, 0)
+            x[split] = h5[f"x_{split}"][rows]
+            y[split] = h5[f"y_{split}"][rows].astype(np.uint8)
+        class_names = _class_names(h5["class_names"][...])
         ground_truth = None
         if "ground_truth" in h5:
             ground_truth = {}
@@ -546,21 +751,18 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
                 if "matrix" in entries:
                     entries["matrix"] = np.array([m.decode() for m in entries["matrix"]], dtype=object)
                 ground_truth[split] = entries
-        attrs = dict(h5.attrs)
-    class_motif_ids = json.loads(attrs.get("class_motif_ids", "{}"))
-    dataset = Dataset(
+        attrs = _read_attributes(h5, path)
+    return Dataset(
         x=x,
         y=y,
         class_names=class_names,
-        class_motif_ids=class_motif_ids,
-        source=str(attrs.get("source", "unknown")),
-        parameters=json.loads(attrs.get("parameters", "{}")),
+        class_motif_ids=attrs["class_motif_ids"],
+        source=attrs["source"],
+        parameters=attrs["parameters"],
         ground_truth=ground_truth,
-        jaspar_release=str(attrs.get("jaspar_release", DEFAULT_RELEASE)),
+        jaspar_release=attrs["jaspar_release"],
         path=path,
     )
-    _validate(dataset, where=str(path))
-    return dataset
 
 
 def read_class_motif_ids(path: str | os.PathLike) -> dict[str, list[str]]:
@@ -569,7 +771,7 @@ def read_class_motif_ids(path: str | os.PathLike) -> dict[str, list[str]]:
     Parameters
     ----------
     path : str or PathLike
-        The ``.h5`` file.
+        The ``.h5`` file, checked by :func:`check_dataset`.
 
     Returns
     -------
@@ -578,19 +780,10 @@ def read_class_motif_ids(path: str | os.PathLike) -> dict[str, list[str]]:
         with no known motif has an empty list).
     """
     path = Path(path)
-    if not path.exists():
-        raise KerasMotifsError(f"{path}: dataset file not found")
-    try:
-        with h5py.File(path, "r") as h5:
-            text = h5.attrs.get("class_motif_ids")
-    except OSError as err:
-        raise KerasMotifsError(f"{path}: not a readable HDF5 dataset ({err})") from None
-    if text is None:
-        raise KerasMotifsError(f"{path}: dataset has no class_motif_ids attribute (no ground truth to score against)")
-    try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise KerasMotifsError(f"{path}: class_motif_ids attribute is not valid JSON ({err.msg})") from None
-    if not isinstance(mapping, dict):
-        raise KerasMotifsError(f"{path}: class_motif_ids attribute is not a JSON object (class name -> JASPAR IDs)")
-    return mapping
+    check_dataset(path)
+    with h5py.File(path, "r") as h5:
+        if "class_motif_ids" not in h5.attrs:
+            raise KerasMotifsError(
+                f"{path}: dataset has no class_motif_ids attribute (no ground truth to score against)"
+            )
+        return _read_attributes(h5, path)["class_motif_ids"]

@@ -288,8 +288,8 @@ def write_layer_motifs(
 
     if (out is None) == (out_dir is None):
         raise KerasMotifsError("give exactly one of out (one layer) or out_dir")
-    model = load_model(model_path)
     dataset = load_dataset(data_path, splits=(split,))
+    model = load_model(model_path)
     try:
         inputs = SequenceInputs(model, dataset.x[split])
     except KerasMotifsError as err:

@@ -2,6 +2,8 @@
 
 import inspect
 import json
+import re
+import shutil
 from pathlib import Path
 
 import h5py
@@ -150,7 +152,7 @@ def test_load_rejects_missing_keys_and_mismatched_shapes(tmp_path, small_dataset
             src.copy(key, dst)
         del dst["y_valid"]
         dst["y_valid"] = np.zeros((3, 12), dtype=np.uint8)
-    with pytest.raises(KerasMotifsError, match="y_valid and x_valid hold different numbers"):
+    with pytest.raises(KerasMotifsError, match="y_valid has 3 rows but x_valid 30 sequences"):
         load_dataset(mismatched)
     not_h5 = tmp_path / "text.h5"
     not_h5.write_text("hello")
@@ -286,12 +288,19 @@ def test_writer_leaves_no_file_unless_the_block_completes(tmp_path):
             writer.append("test", x, np.ones((1, 2)))
     assert list(tmp_path.iterdir()) == []
 
+    with pytest.raises(KerasMotifsError, match=r"d\.h5: split valid holds no sequences; nothing written"):
+        with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
+            writer.append("train", x, y)
+            writer.append("test", x, y)
+            writer.set_attributes("fasta", {}, {"a": []})
+    assert list(tmp_path.iterdir()) == []
+
     with DatasetWriter(out, ["a"], 5, np.uint8) as writer:
-        writer.append("train", x, y)
-        writer.append("train", x, y)
+        for split in ("train", "train", "valid", "test"):
+            writer.append(split, x, y)
         writer.set_attributes("fasta", {"k": 1}, {"a": ["MA0001"]})
     data = load_dataset(out)
-    assert [len(data.x[split]) for split in SPLITS] == [2, 0, 0]
+    assert [len(data.x[split]) for split in SPLITS] == [2, 1, 1]
     assert (data.source, data.parameters, data.class_motif_ids) == ("fasta", {"k": 1}, {"a": ["MA0001"]})
     assert [p.name for p in tmp_path.iterdir()] == ["d.h5"]
 
@@ -301,9 +310,33 @@ def test_read_class_motif_ids_names_the_file_at_fault(tmp_path, small_dataset_fi
     with pytest.raises(KerasMotifsError, match=r"absent\.h5: dataset file not found"):
         read_class_motif_ids(tmp_path / "absent.h5")
     (tmp_path / "text.h5").write_text("hello")
-    with pytest.raises(KerasMotifsError, match=r"text\.h5: not a readable HDF5 dataset"):
+    with pytest.raises(KerasMotifsError, match=r"text\.h5: not an HDF5 file"):
         read_class_motif_ids(tmp_path / "text.h5")
-    with h5py.File(tmp_path / "bad.h5", "w") as h5:
+    shutil.copy(small_dataset_file, tmp_path / "bad.h5")
+    with h5py.File(tmp_path / "bad.h5", "r+") as h5:
         h5.attrs["class_motif_ids"] = "{not json"
-    with pytest.raises(KerasMotifsError, match=r"bad\.h5: class_motif_ids attribute is not valid JSON"):
+    with pytest.raises(KerasMotifsError, match=r"bad\.h5: attribute class_motif_ids is not valid JSON"):
         read_class_motif_ids(tmp_path / "bad.h5")
+
+
+def test_writer_refuses_to_fill_the_disk_before_hdf5_writes(tmp_path, monkeypatch):
+    """HDF5 cannot recover from a full disk, so the writer checks the space of each append first."""
+    import shutil as shutil_module
+
+    import keras_motifs.data as data
+
+    free = {"bytes": 10 * 2**20}
+    real = shutil_module.disk_usage
+
+    def disk_usage(path):
+        return real(path)._replace(free=free["bytes"])
+
+    monkeypatch.setattr(data.shutil, "disk_usage", disk_usage)
+    out = tmp_path / "d.h5"
+    x, y = np.eye(4, dtype=np.uint8)[np.zeros((5000, 200), dtype=int)], np.zeros((5000, 1), dtype=np.uint8)
+    with pytest.raises(KerasMotifsError, match=rf"^{re.escape(str(out))}: no space left on device$"):
+        with DatasetWriter(out, ["a"], 200, np.uint8) as writer:
+            writer.append("train", x[:100], y[:100])  # 80 kB: fits
+            free["bytes"] = 2 * 2**20
+            writer.append("train", x, y)  # 4 MB: refused before HDF5 writes
+    assert list(tmp_path.iterdir()) == []

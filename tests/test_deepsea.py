@@ -335,7 +335,7 @@ def test_compressed_v5_needs_free_space_for_its_inflated_copy(bundle, tmp_path, 
     folder, _ = bundle
     y = np.zeros((3, 919), dtype=np.uint8)
     write_v5(folder / "deepsea_train" / "valid.mat", "valid", np.zeros((3, 4, LENGTH), dtype=np.uint8), y)
-    monkeypatch.setattr(matfile.shutil, "disk_usage", lambda _: SimpleNamespace(free=1000))
+    monkeypatch.setattr(matfile, "shutil", SimpleNamespace(disk_usage=lambda _: SimpleNamespace(free=1000)))
     message = r"valid\.mat: validxdata is compressed; .* needs 12,000 bytes of temporary space in .*, only 1,000 free"
     with pytest.raises(KerasMotifsError, match=message):
         convert_deepsea(folder, tmp_path / "o.h5")
