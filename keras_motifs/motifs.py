@@ -296,7 +296,21 @@ def _numeric_row(line: str) -> list[float] | None:
         return None
 
 
-def read_meme(path: str | os.PathLike) -> list[Motif]:
+def _check_probabilities(row: list[float], tokens: list[str], motif_id: str, where: str) -> None:
+    """Fail unless a matrix row holds 4 probabilities in [0, 1] summing to 1 (within :data:`ROW_SUM_TOLERANCE`)."""
+    if len(row) != 4:
+        raise KerasMotifsError(f"{where}: motif {motif_id}: expected 4 probabilities (A C G T), got {len(row)} values")
+    bad = [token for token, value in zip(tokens, row) if not (math.isfinite(value) and 0.0 <= value <= 1.0)]
+    if bad:
+        raise KerasMotifsError(f"{where}: motif {motif_id}: probability {bad[0]!r} is not a number in [0, 1]")
+    total = sum(row)
+    if abs(total - 1.0) > ROW_SUM_TOLERANCE:
+        raise KerasMotifsError(
+            f"{where}: motif {motif_id}: row sums to {total:.4f}, not 1 (rows must be probabilities)"
+        )
+
+
+def read_meme(path: str | os.PathLike, allow_empty: bool = False) -> list[Motif]:
     """Read motifs from a MEME minimal format file (also MEME's and JASPAR's MEME files).
 
     Our own parser rather than Biopython's, which turns probabilities into counts
@@ -310,6 +324,10 @@ def read_meme(path: str | os.PathLike) -> list[Motif]:
         and ``letter-probability matrix: alength= 4 w= W nsites= N E= x`` followed by
         W rows of 4 probabilities (A, C, G, T). Other lines between motifs (``URL``,
         MEME's log-odds matrices and text) are skipped.
+    allow_empty : bool
+        Accept a file with the header and no motif, and return an empty list: the
+        MEME file of a layer whose filters all never activated. Default is False
+        (a file without motifs is an error).
 
     Returns
     -------
@@ -319,9 +337,12 @@ def read_meme(path: str | os.PathLike) -> list[Motif]:
     Raises
     ------
     KerasMotifsError
-        Naming the file and line: missing ``MEME version`` header, an alphabet other
-        than ACGT, ``alength`` other than 4, fewer or more rows than ``w=``, a row
-        that is not 4 numbers, a row not summing to 1, a MOTIF without a matrix.
+        Naming the file and line (and the motif, for a matrix): missing ``MEME
+        version`` header, an alphabet other than ACGT, ``alength`` other than 4,
+        fewer or more rows than ``w=``, a row that is not 4 numbers, a probability
+        that is not a number in [0, 1] (NaN is not), a row not summing to 1 (within
+        :data:`ROW_SUM_TOLERANCE`), a MOTIF without a matrix; no motif at all,
+        unless ``allow_empty``.
     """
     path = Path(path)
     try:
@@ -383,13 +404,7 @@ def read_meme(path: str | os.PathLike) -> list[Motif]:
                         if width is not None
                         else f"{row_where}: expected 4 probabilities for motif {pending[1]}, got {row_line[:60]!r}"
                     )
-                if len(row) != 4:
-                    raise KerasMotifsError(f"{row_where}: expected 4 probabilities (A C G T), got {len(row)} values")
-                if not all(math.isfinite(v) and v >= 0 for v in row):
-                    raise KerasMotifsError(f"{row_where}: probabilities must be finite and non-negative")
-                total = sum(row)
-                if abs(total - 1.0) > ROW_SUM_TOLERANCE:
-                    raise KerasMotifsError(f"{row_where}: row sums to {total:.4f}, not 1 (rows must be probabilities)")
+                _check_probabilities(row, row_line.split(), pending[1], row_where)
                 rows.append(row)
                 i += 1
             if not rows or (width is not None and len(rows) < width):
@@ -411,4 +426,6 @@ def read_meme(path: str | os.PathLike) -> list[Motif]:
         raise KerasMotifsError(f"{path}: line 1: no 'MEME version' line (not a MEME motif file?)")
     if pending is not None:
         raise KerasMotifsError(f"{path}: line {pending[0]}: MOTIF {pending[1]} has no letter-probability matrix")
+    if not motifs and not allow_empty:
+        raise KerasMotifsError(f"{path}: no motifs (a MEME header but no MOTIF with a letter-probability matrix)")
     return motifs

@@ -260,14 +260,37 @@ def read_filter_ids(path: str | os.PathLike) -> list[str]:
 
     The table lists every filter, also those that never activated and so have no
     motif in the MEME file: only the table gives the right denominator.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A tab-separated table with a ``filter`` column (a ``.tsv`` file), or else a
+        MEME file whose motif IDs are taken.
+
+    Returns
+    -------
+    list of str
+        The filter IDs in file order: at least one, unique, none empty.
     """
     path = Path(path)
     if path.suffix != ".tsv":
         return [motif.id for motif in read_meme(path)]
     try:
         with open(path, newline="") as handle:
-            return [row["filter"] for row in csv.DictReader(handle, delimiter="\t")]
+            reader = csv.DictReader(handle, delimiter="\t")
+            if "filter" not in (reader.fieldnames or []):
+                raise KerasMotifsError(f"{path}: not a filter table (no 'filter' column)")
+            ids: list[str] = []
+            for row in reader:
+                if not row["filter"]:
+                    raise KerasMotifsError(f"{path}: line {reader.line_num}: no filter ID")
+                if row["filter"] in ids:
+                    raise KerasMotifsError(f"{path}: line {reader.line_num}: filter {row['filter']} appears twice")
+                ids.append(row["filter"])
     except FileNotFoundError:
         raise KerasMotifsError(f"{path}: filter table not found") from None
-    except KeyError:
-        raise KerasMotifsError(f"{path}: not a filter table (no 'filter' column)") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise KerasMotifsError(f"{path}: cannot read filter table ({err})") from None
+    if not ids:
+        raise KerasMotifsError(f"{path}: no filters (a header but no rows; the table lists every filter of a layer)")
+    return ids

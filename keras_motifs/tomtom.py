@@ -386,6 +386,44 @@ def _tomtom_meme(
 # ---------------------------------------------------------------------------
 
 
+#: The numeric columns: (type, smallest and largest value allowed, what the error says a value must be).
+_NUMERIC_COLUMNS = {
+    "Optimal_offset": (int, -math.inf, math.inf, "an integer"),
+    "p-value": (float, 0.0, 1.0, "a number in [0, 1]"),
+    "E-value": (float, 0.0, math.inf, "a finite number >= 0"),
+    "q-value": (float, 0.0, 1.0, "a number in [0, 1]"),
+    "Overlap": (int, -math.inf, math.inf, "an integer"),
+}
+
+
+def _checked_number(value, column: str, where: str) -> int | float:
+    """One value of a numeric column, converted to its type; a KerasMotifsError if out of range or NaN."""
+    kind, low, high, expected = _NUMERIC_COLUMNS[column]
+    try:
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or not (math.isfinite(number) and low <= number <= high):
+        raise KerasMotifsError(f"{where}: {column} {str(value)!r} is not {expected}")
+    return number
+
+
+def _checked_row(fields: Sequence, where: str) -> tuple:
+    """One row of Tomtom's table from its 10 fields (text or numbers), numbers converted and checked.
+
+    ``where`` names the row (file and line); error messages add its query and target,
+    the column and the value.
+    """
+    where = f"{where} ({fields[0]} vs {fields[1]})"
+    row = tuple(
+        _checked_number(value, column, where) if column in _NUMERIC_COLUMNS else value
+        for column, value in zip(TOMTOM_COLUMNS, fields)
+    )
+    if row[9] not in ("+", "-"):
+        raise KerasMotifsError(f"{where}: Orientation must be + or -, got {row[9]!r}")
+    return row
+
+
 def _header_columns(line: str) -> list[str]:
     """Column names of a header line; MEME 4's ``#Query ID`` style mapped to MEME 5's."""
     return [name.strip().lstrip("#").replace(" ", "_") for name in line.rstrip("\n").split("\t")]
@@ -416,24 +454,7 @@ def _parse_tomtom_text(text: str, source: str) -> pd.DataFrame:
         fields = line.rstrip("\r\n").split("\t")
         if len(fields) != len(TOMTOM_COLUMNS):
             raise KerasMotifsError(f"{where}: {len(fields)} tab-separated fields, expected {len(TOMTOM_COLUMNS)}")
-        try:
-            row = (
-                fields[0],
-                fields[1],
-                int(fields[2]),
-                float(fields[3]),
-                float(fields[4]),
-                float(fields[5]),
-                int(fields[6]),
-                fields[7],
-                fields[8],
-                fields[9],
-            )
-        except ValueError as err:
-            raise KerasMotifsError(f"{where}: bad number ({err})") from None
-        if row[9] not in ("+", "-"):
-            raise KerasMotifsError(f"{where}: Orientation must be + or -, got {row[9]!r}")
-        rows.append(row)
+        rows.append(_checked_row(fields, where))
     table = pd.DataFrame(rows, columns=TOMTOM_COLUMNS).astype(_DTYPES) if rows else _empty_table()
     table.attrs["comments"] = comments
     return table
@@ -454,6 +475,14 @@ def read_tomtom_tsv(path: str | os.PathLike) -> pd.DataFrame:
         Columns :data:`TOMTOM_COLUMNS`; ``Optimal_offset`` and ``Overlap`` int64,
         p-, E- and q-values float64, the rest strings. The ``#`` lines are in
         ``attrs["comments"]``.
+
+    Raises
+    ------
+    KerasMotifsError
+        Naming the file, line, query and target, column and value: a header other
+        than Tomtom's, a row without 10 fields, an offset or overlap that is not an
+        integer, a p- or q-value that is not a number in [0, 1], an E-value that is
+        not a finite number >= 0 (NaN is neither), an Orientation other than + or -.
     """
     path = Path(path)
     try:
@@ -470,7 +499,9 @@ def write_tomtom_tsv(table: pd.DataFrame, path: str | os.PathLike) -> None:
 
     Header, rows, a blank line, then the ``#`` lines of ``table.attrs["comments"]``
     (or one naming keras-motifs). Numbers are written with full precision, so
-    :func:`read_tomtom_tsv` gives back the same values.
+    :func:`read_tomtom_tsv` gives back the same values. The rows are checked as
+    :func:`read_tomtom_tsv` checks them, before anything is written: an error
+    names the file, the row (1-based), its query and target, the column and value.
 
     Parameters
     ----------
@@ -488,23 +519,9 @@ def write_tomtom_tsv(table: pd.DataFrame, path: str | os.PathLike) -> None:
     if bad:
         raise KerasMotifsError(f"{path}: comment lines must start with '#' and be one line, got {bad[0]!r}")
     lines = ["\t".join(TOMTOM_COLUMNS)]
-    for row in table.itertuples(index=False):
-        lines.append(
-            "\t".join(
-                [
-                    str(row[0]),
-                    str(row[1]),
-                    str(int(row[2])),
-                    repr(float(row[3])),
-                    repr(float(row[4])),
-                    repr(float(row[5])),
-                    str(int(row[6])),
-                    str(row[7]),
-                    str(row[8]),
-                    str(row[9]),
-                ]
-            )
-        )
+    for k, fields in enumerate(table.itertuples(index=False), 1):
+        # checked numbers are Python ints and floats, whose str is the shortest round-trip text
+        lines.append("\t".join(str(value) for value in _checked_row(fields, f"{path}: row {k}")))
     with atomic_file(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n\n" + "\n".join(comments) + "\n")
 

@@ -1,8 +1,10 @@
 """Tests of keras_motifs.motifs: information, trimming, reverse complement, consensus, MEME format."""
 
+import re
 
 import numpy as np
 import pytest
+from test_tomtom import cli_error
 
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.jaspar import load_jaspar
@@ -136,12 +138,13 @@ def test_read_jaspar_style_file(tmp_path):
     [
         (JASPAR_STYLE.replace("MEME version 4\n", ""), r"line 2: no 'MEME version'"),
         (JASPAR_STYLE.replace("  0.950000", "  x.950000"), r"line 13: motif MA0004.1 has w= 3 but row 2 is not 4 probabilities"),
-        (JASPAR_STYLE.replace("  0.950000", "  0.550000"), r"line 13: row sums to 0.6000"),
+        (JASPAR_STYLE.replace("  0.950000", "  0.550000"), r"line 13: motif MA0004.1: row sums to 0.6000"),
         (JASPAR_STYLE.replace("alength= 4 w= 3", "alength= 5 w= 3"), r"line 11: alength= 5"),
         (JASPAR_STYLE.replace("w= 3", "w= 4"), r"line 16: motif MA0004.1 has w= 4 but row 4 is not"),
         (JASPAR_STYLE.replace("w= 3", "w= 2"), r"line 14: motif MA0004.1 has more rows than w= 2"),
         (JASPAR_STYLE.replace("ALPHABET= ACGT", "ALPHABET= ACDEFGHIKLMNPQRSTVWY"), r"line 3: alphabet"),
-        (JASPAR_STYLE.replace("  0.000000\t  1.000000\t  0.000000\t  0.000000\t\n", "0.2 0.8 0 0 0\n"), "line 14: expected 4"),
+        (JASPAR_STYLE.replace("  0.000000\t  1.000000\t  0.000000\t  0.000000\t\n", "0.2 0.8 0 0 0\n"),
+         "line 14: motif MA0004.1: expected 4"),
         (JASPAR_STYLE + "\nMOTIF lonely\n", r"line 2[0-9]: MOTIF lonely has no letter-probability matrix"),
     ],
 )
@@ -151,6 +154,32 @@ def test_malformed_meme_names_the_line(tmp_path, text, message):
     with pytest.raises(KerasMotifsError, match=message) as err:
         read_meme(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("-0.2 1.2 0 0", "probability '-0.2' is not a number in [0, 1]"),
+        ("1.0004 0 0 0", "probability '1.0004' is not a number in [0, 1]"),  # sums to 1 within tolerance
+        ("nan 0.5 0.5 0", "probability 'nan' is not a number in [0, 1]"),
+        ("0.25 0.25 inf 0.25", "probability 'inf' is not a number in [0, 1]"),
+        ("0.5 0.3 0.1 0", "row sums to 0.9000, not 1"),
+    ],
+)
+def test_cli_rejects_bad_probabilities_naming_file_and_motif(tmp_path, capsys, row, message):
+    query = tmp_path / "bad.meme"
+    query.write_text(JASPAR_STYLE.replace("  0.950000\t  0.000000\t  0.050000\t  0.000000\t", row))
+    out = tmp_path / "hits.tsv"
+    err = cli_error(["tomtom", "--query", query, "--out", out], capsys, query, out)
+    assert f"{query}: line 13: motif MA0004.1: {message}" in err
+
+
+def test_read_meme_without_motifs(tmp_path):
+    path = tmp_path / "empty.meme"
+    write_meme([], path)
+    with pytest.raises(KerasMotifsError, match=f"^{re.escape(str(path))}: no motifs"):
+        read_meme(path)
+    assert read_meme(path, allow_empty=True) == []  # a layer whose filters never activated
 
 
 def test_read_meme_missing_file(tmp_path):

@@ -1,15 +1,18 @@
 """Tests of keras_motifs.scoring: best hits, match fractions, TF coverage."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_tomtom import HEADER, ROW, cli_error
 
+from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS, PAPER_TFS, load_jaspar
 from keras_motifs.motifs import Motif, trim, write_meme
-from keras_motifs.scoring import read_ground_truth, resolve_ground_truth, score_files, score_tomtom
+from keras_motifs.scoring import read_filter_ids, read_ground_truth, resolve_ground_truth, score_files, score_tomtom
 from keras_motifs.tomtom import TOMTOM_COLUMNS, read_tomtom_tsv, tomtom, write_tomtom_tsv
 
 
@@ -120,16 +123,21 @@ def test_empty_table_counts_every_filter():
     assert not any(score["tf_coverage"].values())
 
 
-def test_resolve_ground_truth(tmp_path):
+def test_resolve_ground_truth(tmp_path, small_dataset_file):
+    import shutil
+
     import h5py
 
     assert resolve_ground_truth(None) is None
     assert resolve_ground_truth("synthetic") == PAPER_GROUND_TRUTH_IDS
-    with h5py.File(tmp_path / "d.h5", "w") as h5:
-        h5.attrs["class_motif_ids"] = json.dumps({"CEBPB": ["MA0466"]})
+    for name, ids in (("d.h5", {"CEBPB": ["MA0466"]}), ("none.h5", None)):
+        shutil.copy(small_dataset_file, tmp_path / name)
+        with h5py.File(tmp_path / name, "r+") as h5:
+            if ids is None:
+                del h5.attrs["class_motif_ids"]
+            else:
+                h5.attrs["class_motif_ids"] = json.dumps(ids)
     assert resolve_ground_truth(tmp_path / "d.h5") == {"CEBPB": ["MA0466"]}
-    with h5py.File(tmp_path / "none.h5", "w"):
-        pass
     with pytest.raises(KerasMotifsError, match="no class_motif_ids"):
         resolve_ground_truth(tmp_path / "none.h5")
 
@@ -147,3 +155,62 @@ def test_score_files_writes_score_json(tmp_path):
     assert json.loads((tmp_path / "conv1.score.json").read_text()) == score
     assert (score["layer"], score["num_filters"], score["match_any_frac"]) == ("conv1", 2, 0.5)
     assert score["filters"][0]["best_jaspar_name"] is not None
+
+
+def _score_argv(tmp_path, tomtom_text, filters_text, filters_name="conv1.filters.tsv"):
+    """``keras-motifs score`` on a Tomtom table and a filter table written in tmp_path."""
+    (tmp_path / "conv1.tomtom.tsv").write_text(tomtom_text)
+    (tmp_path / filters_name).write_text(filters_text)
+    return ["score", "--tomtom", tmp_path / "conv1.tomtom.tsv", "--filters", tmp_path / filters_name,
+            "--out", tmp_path / "conv1.score.json"]
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("f0\tMA0001.1\t-3\t-1e-5\t-0.005\t-0.001\t10\tAAAA\tCCCC\t+", "p-value '-1e-5' is not a number in [0, 1]"),
+        ("f0\tMA0001.1\t-3\t1e-5\t-0.005\t0.001\t10\tAAAA\tCCCC\t+", "E-value '-0.005' is not a finite number >= 0"),
+        ("f0\tMA0001.1\t-3\t1e-5\t0.005\t-0.001\t10\tAAAA\tCCCC\t+", "q-value '-0.001' is not a number in [0, 1]"),
+        ("f0\tMA0001.1\t-3\t1e-5\tnan\t0.001\t10\tAAAA\tCCCC\t+", "E-value 'nan' is not a finite number >= 0"),
+    ],
+)
+def test_cli_score_rejects_bad_tomtom_values(tmp_path, capsys, row, message):
+    argv = _score_argv(tmp_path, HEADER + ROW + row + "\n\n# Tomtom\n", "filter\tlayer\nf0\tconv1\n")
+    err = cli_error(argv, capsys, tmp_path / "conv1.tomtom.tsv", tmp_path / "conv1.score.json")
+    assert f"conv1.tomtom.tsv: line 3 (f0 vs MA0001.1): {message}" in err
+
+
+def test_cli_score_rejects_filter_table_without_rows(tmp_path, capsys):
+    argv = _score_argv(tmp_path, HEADER + "\n# Tomtom\n", "filter\tlayer\twidth\n")
+    err = cli_error(argv, capsys, tmp_path / "conv1.filters.tsv", tmp_path / "conv1.score.json")
+    assert f"{tmp_path / 'conv1.filters.tsv'}: no filters" in err
+
+
+def test_cli_score_rejects_meme_filters_without_motifs(tmp_path, capsys):
+    argv = _score_argv(tmp_path, HEADER, "MEME version 4\n\nALPHABET= ACGT\n", filters_name="conv1.meme")
+    err = cli_error(argv, capsys, tmp_path / "conv1.meme", tmp_path / "conv1.score.json")
+    assert f"{tmp_path / 'conv1.meme'}: no motifs" in err
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("layer\twidth\nconv1\t19\n", "not a filter table"),
+        ("", "not a filter table"),
+        ("filter\tlayer\nf0\tconv1\n\tconv1\n", "line 3: no filter ID"),
+        ("filter\tlayer\nf0\tconv1\nf1\tconv1\nf0\tconv1\n", "line 4: filter f0 appears twice"),
+    ],
+)
+def test_read_filter_ids_names_file_and_line(tmp_path, text, message):
+    path = tmp_path / "conv1.filters.tsv"
+    path.write_text(text)
+    with pytest.raises(KerasMotifsError, match=f"^{re.escape(str(path))}: {message}"):
+        read_filter_ids(path)
+
+
+def test_cli_score_real_meme_sample(tmp_path, capsys, samples):
+    out = tmp_path / "score.json"
+    status = main(["score", "--tomtom", str(samples / "tomtom_meme-5.5.8.tsv"),
+                   "--filters", str(samples / "filters.meme"), "--out", str(out)])
+    assert status == 0 and capsys.readouterr().err == ""
+    assert json.loads(out.read_text())["num_filters"] == 6

@@ -2,12 +2,14 @@
 
 import logging
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import keras_motifs.tomtom as tt
+from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.jaspar import PAPER_TFS, load_jaspar
 from keras_motifs.motifs import Motif, read_meme, write_meme
@@ -21,6 +23,24 @@ from keras_motifs.tomtom import (
 )
 
 FLAT = np.full((3, 4), 0.25)
+#: The project's shared copy of the MEME samples (tests/data/meme holds the same files).
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+HEADER = "\t".join(TOMTOM_COLUMNS) + "\n"
+ROW = "f0\tMA0001.1\t-3\t1e-5\t0.005\t0.001\t10\tAAAA\tCCCC\t+\n"
+
+
+def cli_error(argv, capsys, user_path, out):
+    """Run the CLI on bad input: check exit 2, one error line naming ``user_path``, ``out`` not written.
+
+    Returns the error line.
+    """
+    status = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("keras-motifs: error: ") and err.count("\n") == 1 and err.endswith("\n")
+    assert str(user_path) in err and "Traceback" not in err
+    assert not out.exists()
+    return err
 
 
 @pytest.fixture(scope="module")
@@ -116,20 +136,74 @@ def test_tsv_round_trip_and_empty_result(tmp_path, jaspar):
     assert empty.dtypes["Optimal_offset"] == np.int64 and empty.dtypes["E-value"] == np.float64
 
 
-def test_malformed_tsv(tmp_path):
-    header = "\t".join(TOMTOM_COLUMNS) + "\n"
-    row = "f0\tMA0001.1\t-3\t1e-5\t0.005\t0.001\t10\tAAAA\tCCCC\t+\n"
-    cases = {
-        "Query\tTarget\n": "line 1: not Tomtom's header",
-        header + row.replace("-3", "x"): "line 2: bad number",
-        header + row.replace("\t+", "\t?"): "line 2: Orientation",
-        header + row + "\n# c\n" + row: "line 5: a table row after the end",
-        header + "f0\tMA0001.1\n": "line 2: 2 tab-separated fields",
-    }
-    for text, message in cases.items():
-        (tmp_path / "bad.tsv").write_text(text)
-        with pytest.raises(KerasMotifsError, match=message):
-            read_tomtom_tsv(tmp_path / "bad.tsv")
+AT_LINE_2 = r"line 2 \(f0 vs MA0001.1\): "
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Query\tTarget\n", "line 1: not Tomtom's header"),
+        (HEADER + ROW.replace("-3", "x"), AT_LINE_2 + "Optimal_offset 'x' is not an integer"),
+        (HEADER + ROW.replace("\t10\t", "\t9.5\t"), AT_LINE_2 + "Overlap '9.5' is not an integer"),
+        (HEADER + ROW.replace("\t1e-5\t", "\t-1e-5\t"), AT_LINE_2 + r"p-value '-1e-5' is not a number in \[0, 1\]"),
+        (HEADER + ROW.replace("\t1e-5\t", "\tnan\t"), AT_LINE_2 + "p-value 'nan' is not a number"),
+        (HEADER + ROW.replace("\t0.005\t", "\t-0.005\t"), AT_LINE_2 + "E-value '-0.005' is not a finite number >= 0"),
+        (HEADER + ROW.replace("\t0.005\t", "\tinf\t"), AT_LINE_2 + "E-value 'inf' is not a finite number"),
+        (HEADER + ROW.replace("\t0.001\t", "\t1.5\t"), AT_LINE_2 + r"q-value '1.5' is not a number in \[0, 1\]"),
+        (HEADER + ROW + ROW.replace("f0", "f1").replace("\t0.001\t", "\tNaN\t"),
+         r"line 3 \(f1 vs MA0001.1\): q-value 'NaN' is not a number"),
+        (HEADER + ROW.replace("\t+", "\t?"), AT_LINE_2 + "Orientation must be"),
+        (HEADER + ROW + "\n# c\n" + ROW, "line 5: a table row after the end"),
+        (HEADER + "f0\tMA0001.1\n", "line 2: 2 tab-separated fields"),
+    ],
+    ids=["header", "offset", "overlap", "p<0", "p-nan", "E<0", "E-inf", "q>1", "q-nan", "orientation", "after-end",
+         "fields"],
+)
+def test_malformed_tsv_names_file_row_column_and_value(tmp_path, text, message):
+    (tmp_path / "bad.tsv").write_text(text)
+    with pytest.raises(KerasMotifsError, match=message) as err:
+        read_tomtom_tsv(tmp_path / "bad.tsv")
+    assert str(err.value).startswith(f"{tmp_path / 'bad.tsv'}: ")
+
+
+def test_edge_values_are_valid(tmp_path):
+    (tmp_path / "edge.tsv").write_text(HEADER + "f0\tMA0001.1\t0\t0\t0\t1\t1\tA\tC\t-\n" + ROW)
+    table = read_tomtom_tsv(tmp_path / "edge.tsv")
+    assert table["p-value"].tolist() == [0.0, 1e-5] and table["q-value"].tolist() == [1.0, 0.001]
+
+
+@pytest.mark.parametrize("folder", [Path(__file__).parent / "data" / "meme", SHARED_SAMPLES], ids=["tests", "shared"])
+def test_real_meme_samples_still_parse(folder):
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not in this checkout")
+    table = read_tomtom_tsv(folder / "tomtom_meme-5.5.8.tsv")
+    assert len(table) == 33 and table.Query_ID.nunique() == 4
+    assert [c[:2] for c in table.attrs["comments"]] == ["# "] * 3  # the trailing '#' lines of MEME's layout
+    assert len(read_meme(folder / "filters.meme")) == 6
+
+
+def test_write_checks_the_table_and_writes_nothing(tmp_path, samples):
+    table = read_tomtom_tsv(samples / "tomtom_meme-5.5.8.tsv")
+    bad = table.copy()
+    bad.loc[4, "E-value"] = -1.0
+    with pytest.raises(KerasMotifsError, match=r"t.tsv: row 5 \(filter1 vs MA0474.2\): E-value '-1.0' is not a finite"):
+        write_tomtom_tsv(bad, tmp_path / "t.tsv")
+    bad = table.copy()
+    bad.loc[0, "p-value"] = np.nan
+    with pytest.raises(KerasMotifsError, match=r"t.tsv: row 1 \(filter0 vs MA0139.1\): p-value 'nan'"):
+        write_tomtom_tsv(bad, tmp_path / "t.tsv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_tomtom_empty_query_fails(tmp_path, capsys):
+    query = tmp_path / "empty.meme"
+    write_meme([], query)
+    err = cli_error(["tomtom", "--query", query, "--out", tmp_path / "hits.tsv"], capsys, query, tmp_path / "hits.tsv")
+    assert f"{query}: no motifs" in err
+    # The MEME file of a layer whose filters never activated, in the pipeline: an empty table.
+    assert main(["tomtom", "--query", str(query), "--out", str(tmp_path / "hits.tsv"), "--allow-empty"]) == 0
+    assert "0 hits for 0 query motifs" in capsys.readouterr().out
+    assert read_tomtom_tsv(tmp_path / "hits.tsv").empty
 
 
 def test_meme_command_is_an_argument_list():

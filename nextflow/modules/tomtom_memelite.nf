@@ -19,6 +19,7 @@ process TOMTOM_MEMELITE {
     mkdir -p ${prefix}/motifs
     keras-motifs tomtom \\
         --engine memelite \\
+        --allow-empty \\
         --query ${query} \\
         --db ${db} \\
         --out ${prefix}/motifs/${meta.layer}.tomtom.tsv \\
