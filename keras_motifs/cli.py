@@ -7,15 +7,21 @@ input, prints one line ``keras-motifs: error: ...`` and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
+import types
 from pathlib import Path
+from typing import Iterator
 
 from keras_motifs import __version__, defaults
 from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import discard_temporaries, os_error_reason
 
 DEFAULT_RELEASE = defaults.JASPAR_RELEASE
 
@@ -125,7 +131,8 @@ def _tomtom(args) -> None:
     from keras_motifs.motifs import read_meme
     from keras_motifs.tomtom import load_database, tomtom, write_tomtom_tsv
 
-    table = tomtom(read_meme(args.query), load_database(args.db), engine=args.engine, thresh=args.thresh,
+    query = read_meme(args.query, allow_empty=args.allow_empty)
+    table = tomtom(query, load_database(args.db), engine=args.engine, thresh=args.thresh,
                    min_overlap=args.min_overlap, dist=args.dist)
     write_tomtom_tsv(table, args.out)
     print(f"wrote {args.out}: {len(table)} hits for {table['Query_ID'].nunique()} query motifs")
@@ -313,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.add_argument("--min-overlap", type=_positive_int, default=1, help="minimum overlap, meme engine only (default 1)")
     p.add_argument("--dist", default="ed", help="column distance, meme engine only; memelite: ed (default ed)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="accept a query file without motifs (a layer whose filters never activated): "
+                        "write an empty table instead of failing")
     p.set_defaults(handler=_tomtom)
 
     p = sub.add_parser("score", help="match fractions of filters from a Tomtom table")
@@ -399,28 +409,70 @@ def _import_keras_quietly() -> None:
         os.close(saved)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command-line tool; return its exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
-    )
-    logging.getLogger("keras_motifs").setLevel(logging.INFO)
+@contextlib.contextmanager
+def _ending_on_signals() -> Iterator[types.SimpleNamespace]:
+    """While the block runs, SIGINT and SIGTERM end the process at once, cleanly.
+
+    The handler raises nothing into the code it lands in (an exception there can be
+    swallowed, as in a ``__del__``, or mangled, as in compiled numba code): it
+    removes the temporaries being written, flushes the output, prints the yielded
+    object's ``note`` on standard error (as it was on entry, even if file descriptor
+    2 is redirected meanwhile) and exits with status 128 + the signal's number: 130
+    for SIGINT, 143 for SIGTERM. Nothing half-written remains, since final names
+    are only made by a rename. Signals that the parent process set to be ignored
+    stay ignored; outside the main thread, where Python cannot set handlers,
+    nothing changes. The previous handlers return afterwards.
+    """
+    ending = types.SimpleNamespace(note="keras-motifs: interrupted")
+    if threading.current_thread() is not threading.main_thread():
+        yield ending
+        return
+    stderr = os.dup(2)
+
+    def end(signum: int, frame) -> None:
+        try:
+            discard_temporaries()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):  # a closed pipe, or a write that this signal interrupted
+                    stream.flush()
+            os.write(stderr, f"{ending.note}\n".encode())
+        finally:
+            os._exit(128 + signum)
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if getattr(args, "uses_keras", False) and not args.verbose:
-            _import_keras_quietly()
-        args.handler(args)
-    except KerasMotifsError as err:
-        print(f"keras-motifs: error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # a disk or permission problem met while writing: one line, no traceback
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"keras-motifs: error: {where}{err.strerror or err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("keras-motifs: interrupted", file=sys.stderr)
-        return 130
+        for signum, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(signum, end)
+        yield ending
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command-line tool; return its exit status. SIGINT and SIGTERM end the process (exit 130, 143)."""
+    with _ending_on_signals() as ending:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command == "run":
+            ending.note += "; run the same command again to continue"
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
+        )
+        logging.getLogger("keras_motifs").setLevel(logging.INFO)
+        try:
+            if getattr(args, "uses_keras", False) and not args.verbose:
+                _import_keras_quietly()
+            args.handler(args)
+        except KerasMotifsError as err:
+            print(f"keras-motifs: error: {err}", file=sys.stderr)
+            return 2
+        except OSError as err:  # a disk or permission problem away from the outputs: one line, no traceback
+            where = f"{err.filename}: " if err.filename else ""
+            print(f"keras-motifs: error: {where}{os_error_reason(err)}", file=sys.stderr)
+            return 2
     return 0
 
 

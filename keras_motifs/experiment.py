@@ -26,7 +26,7 @@ from typing import Callable
 from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, LENGTH, NUM_SEQS, PAPER, QUICK
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json, write_json
-from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, get_spec
+from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, check_input_length, get_spec
 from keras_motifs.runfolder import RunFolder
 
 
@@ -269,7 +269,8 @@ def _tomtom(sweep: Sweep, run: RunFolder, layer: str) -> None:
     from keras_motifs.motifs import read_meme
     from keras_motifs.tomtom import load_database, tomtom, write_tomtom_tsv
 
-    table = tomtom(read_meme(run.layer_file(layer, "meme")), load_database(sweep.jaspar_release),
+    # A layer whose filters never activated has an empty MEME file and gets an empty table.
+    table = tomtom(read_meme(run.layer_file(layer, "meme"), allow_empty=True), load_database(sweep.jaspar_release),
                    engine=sweep.engine)
     write_tomtom_tsv(table, run.layer_file(layer, "tomtom"))
 
@@ -279,6 +280,28 @@ def _score(sweep: Sweep, data_path: Path, run: RunFolder, layer: str) -> None:
 
     score_files(run.layer_file(layer, "tomtom"), run.layer_file(layer, "filters"), run.layer_file(layer, "score"),
                 ground_truth=data_path, database=sweep.jaspar_release)
+
+
+def _check_settings(sweep: Sweep) -> None:
+    """Fail before any work on settings that a later step would refuse.
+
+    The dataset passes its check at the door (or the simulation's settings can make
+    one), every architecture fits its sequence length, and the MEME suite is there
+    when asked for.
+    """
+    from keras_motifs.data import load_dataset, simulation_motifs
+
+    if sweep.data:
+        length = load_dataset(sweep.data, splits=()).input_length  # the dataset's check at the door
+    else:
+        simulation_motifs(sweep.num_seqs, sweep.length, jaspar_release=sweep.jaspar_release)
+        length = sweep.length
+    for arch in sweep.archs:
+        check_input_length(get_spec(arch), length)
+    if sweep.engine == "meme":
+        from keras_motifs.tomtom import find_meme_tomtom
+
+        find_meme_tomtom()  # a missing MEME suite fails now, not after the first training
 
 
 def _check_output_dir(out_dir: Path) -> None:
@@ -319,7 +342,8 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
     sweep : Sweep
         What to run, from :func:`resolve_sweep`.
     out_dir : str or PathLike
-        Experiment folder; re-running with the same folder skips the steps done.
+        Experiment folder; re-running with the same folder skips the steps done and
+        removes what unfinished ones left (temporaries named ``.NAME.XXXXXXXX.tmp``).
     stream : file-like, optional
         Where progress lines go. Default is None: standard output.
 
@@ -328,19 +352,14 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
     list of str
         Names of the steps that ran (not skipped), the report last.
     """
+    from keras_motifs.fileio import remove_leftover_temporaries
     from keras_motifs.report import write_report
 
     out_dir = Path(out_dir)
-    if sweep.data:
-        from keras_motifs.data import load_dataset
-
-        load_dataset(sweep.data, splits=())  # an unreadable dataset fails before any work
-    if sweep.engine == "meme":
-        from keras_motifs.tomtom import find_meme_tomtom
-
-        find_meme_tomtom()  # a missing MEME suite fails now, not after the first training
+    _check_settings(sweep)  # before anything is written: a refused run leaves no record to be locked out by
     _check_output_dir(out_dir)
     _check_resumable(sweep, out_dir / "sweep.json")
+    remove_leftover_temporaries(out_dir)  # of steps a killed run left unfinished
     steps, _, run_dirs = plan(sweep, out_dir)
     write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
     progress = Progress(len(steps) + 1, stream)

@@ -1,27 +1,98 @@
 """Atomic outputs: write to a temporary name in the same folder, then rename.
 
 A command that fails half way never leaves a half-written file or folder under the
-name the user asked for.
+name the user asked for, and every problem met while writing is reported under
+that name (``OUT: no space left on device``), never under the temporary one.
+
+Temporaries are named ``.NAME.XXXXXXXX.tmp`` beside ``NAME``. Those being written
+are kept in a registry, so that a signal handler can remove them before the
+process ends (:func:`discard_temporaries`); a later run removes those that a killed
+process left behind (:func:`remove_leftover_temporaries`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from keras_motifs.errors import KerasMotifsError
 
+#: Names of the temporaries of :func:`atomic_file` and :func:`atomic_directory`
+#: (eight characters of ``tempfile``'s alphabet, which earlier versions used).
+TEMPORARY_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
-def _umask() -> int:
-    """Return the process umask (reading it requires setting it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+#: Error numbers that only writing causes: they concern the output, whatever the call.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+#: How HDF5 quotes the system's error number in the messages h5py passes on.
+_ERRNO_IN_MESSAGE = re.compile(r"errno = (\d+)")
+
+#: Temporaries being written -> the paths they become.
+_live: dict[Path, Path] = {}
+
+
+def os_error_reason(err: Exception) -> str:
+    """Say in a few lower-case words, on one line, what an OS or HDF5 error means.
+
+    Parameters
+    ----------
+    err : Exception
+        An OSError, or an error of h5py that quotes HDF5's ``errno = N``.
+
+    Returns
+    -------
+    str
+        The system's text for the error number, e.g. "no space left on device",
+        else the first line of the message.
+    """
+    code = getattr(err, "errno", None)
+    if not code:
+        found = _ERRNO_IN_MESSAGE.search(str(err))
+        code = int(found.group(1)) if found else None
+    text = os.strerror(code) if code else (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return text[:1].lower() + text[1:]
+
+
+def _shown_path(path: str | os.PathLike) -> Path:
+    """The name the user knows for ``path``: a path inside a temporary being written as its final path."""
+    path = Path(path)
+    for tmp, final in list(_live.items()):
+        if path == tmp or tmp in path.parents:
+            return _shown_path(final / path.relative_to(tmp))
+    return path
+
+
+def _filenames(err: Exception) -> list[Path]:
+    """The file names an OSError carries."""
+    names = (getattr(err, "filename", None), getattr(err, "filename2", None))
+    return [Path(name) for name in names if isinstance(name, (str, os.PathLike))]
+
+
+def _is_write_error(err: Exception, path: Path, tmp: Path) -> bool:
+    """Whether an error met while writing ``tmp`` for ``path`` is about the output (not, say, a missing input)."""
+    text = str(err)
+    names_tmp = tmp.name in text
+    if isinstance(err, OSError):
+        if _filenames(err):
+            return any(name in (path, tmp) or tmp in name.parents for name in _filenames(err))
+        return names_tmp or err.errno in _WRITE_ERRNOS
+    # h5py raises RuntimeError for some failures of HDF5's file driver: only those quoting errno and the file
+    return isinstance(err, RuntimeError) and names_tmp and _ERRNO_IN_MESSAGE.search(text) is not None
+
+
+def _write_error(path: Path, tmp: Path, err: Exception) -> KerasMotifsError:
+    """``err``, met while writing ``tmp``, as a KerasMotifsError naming ``path`` (or the file in it at fault)."""
+    inside = [name for name in _filenames(err) if tmp in name.parents]
+    shown = _shown_path(inside[0] if inside else path)
+    reason = re.sub(rf"[^\s'\"]*{re.escape(tmp.name)}", str(shown), os_error_reason(err))
+    return KerasMotifsError(f"{shown}: {reason}")
 
 
 def _check_parent(path: Path) -> None:
@@ -29,9 +100,78 @@ def _check_parent(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise KerasMotifsError(f"{path}: cannot create its folder ({err.strerror})") from None
+        raise KerasMotifsError(f"{_shown_path(path)}: cannot create its folder ({os_error_reason(err)})") from None
     if not os.access(path.parent, os.W_OK):
-        raise KerasMotifsError(f"{path}: folder {path.parent} is not writable")
+        raise KerasMotifsError(f"{_shown_path(path)}: folder {_shown_path(path.parent)} is not writable")
+
+
+def _new_temporary(path: Path, create: Callable[[Path], None]) -> Path:
+    """Create a temporary beside ``path`` with ``create`` (which fails if it exists), registered first.
+
+    Registering the name before it exists leaves no moment at which a signal
+    handler could miss it.
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        _live[tmp] = path
+        try:
+            create(tmp)
+            return tmp
+        except FileExistsError:
+            del _live[tmp]
+        except OSError as err:
+            del _live[tmp]
+            raise KerasMotifsError(
+                f"{_shown_path(path)}: cannot write in {_shown_path(path.parent)} ({os_error_reason(err)})"
+            ) from None
+    raise KerasMotifsError(f"{_shown_path(path)}: cannot find a free temporary name in {_shown_path(path.parent)}")
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or folder tree if it exists; a symbolic link itself, never its target."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary, then forget it."""
+    _remove(tmp)
+    _live.pop(tmp, None)
+
+
+def discard_temporaries() -> None:
+    """Remove every temporary being written, for a process that is about to end (a signal handler).
+
+    Nothing half-written then remains: the final names are only ever made by a rename.
+    """
+    for tmp in list(_live):
+        with contextlib.suppress(OSError):
+            _remove(tmp)
+
+
+def remove_leftover_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove what writers killed half way left under ``folder``: entries named like a temporary.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+        The folder to clean, searched at every depth (symbolic links are not followed).
+
+    Returns
+    -------
+    list of Path
+        The entries removed.
+    """
+    removed = []
+    for parent, folders, files in os.walk(folder):
+        removed += [Path(parent) / name for name in [*folders, *files] if TEMPORARY_NAME.fullmatch(name)]
+        folders[:] = [name for name in folders if not TEMPORARY_NAME.fullmatch(name)]
+    for path in removed:
+        _remove(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -41,29 +181,34 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     Parameters
     ----------
     path : str or PathLike
-        The final file name.
+        The final file name; an existing folder there is refused.
 
     Yields
     ------
     Path
-        A temporary file name in the same folder (same file system, so the final
+        An empty temporary file in the same folder (same file system, so the final
         rename is atomic). On an exception it is removed and ``path`` is untouched.
+
+    Raises
+    ------
+    KerasMotifsError
+        ``path`` is a folder, or writing or renaming failed (a full disk, a missing
+        permission): the message names ``path`` and the reason.
     """
     path = Path(path)
+    if path.is_dir():
+        raise KerasMotifsError(f"{_shown_path(path)}: is a folder; give a file name")
     _check_parent(path)
+    tmp = _new_temporary(path, lambda name: os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as err:
-        raise KerasMotifsError(f"{path}: cannot write in {path.parent} ({err.strerror})") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    tmp_path.chmod(0o666 & ~_umask())
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        yield tmp
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        if not _is_write_error(err, path, tmp):
+            raise
+        raise _write_error(path, tmp, err) from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        _discard(tmp)
 
 
 @contextlib.contextmanager
@@ -75,32 +220,50 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
     path : str or PathLike
         The final folder name.
     overwrite : bool
-        Replace an existing folder at ``path`` once the new one is complete.
-        Default is False: an existing folder is an error.
+        Replace an existing folder at ``path`` once the new one is complete (the old
+        one is renamed away first, so ``path`` is never half deleted). Default is
+        False: an existing folder is an error.
 
     Yields
     ------
     Path
         A new empty temporary folder in the same parent folder. On an exception it
         is removed and ``path`` is untouched.
+
+    Raises
+    ------
+    KerasMotifsError
+        ``path`` exists (without ``overwrite``) or is a file, or writing or renaming
+        failed: the message names ``path`` and the reason.
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise KerasMotifsError(f"{path}: output folder already exists (remove it or choose another)")
+        raise KerasMotifsError(f"{_shown_path(path)}: output folder already exists (remove it or choose another)")
+    if path.exists() and not path.is_dir():
+        raise KerasMotifsError(f"{_shown_path(path)}: is a file; give a folder name")
     _check_parent(path)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    except OSError as err:
-        raise KerasMotifsError(f"{path}: cannot write in {path.parent} ({err.strerror})") from None
-    tmp.chmod(0o777 & ~_umask())
+    tmp = _new_temporary(path, lambda name: os.mkdir(name, 0o777))
     try:
         yield tmp
         if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+            old = _new_temporary(path, lambda name: os.mkdir(name, 0o700))
+            try:
+                os.replace(path, old)  # a folder may replace an empty one
+                try:
+                    os.replace(tmp, path)
+                except OSError:
+                    os.replace(old, path)
+                    raise
+            finally:
+                _discard(old)
+        else:
+            os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        if not _is_write_error(err, path, tmp):
+            raise
+        raise _write_error(path, tmp, err) from None
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        _discard(tmp)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

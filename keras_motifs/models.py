@@ -263,8 +263,12 @@ def load_spec(path: str | os.PathLike) -> ArchitectureSpec:
     return ArchitectureSpec.from_dict(data, where=str(path))
 
 
-def _check_positions(spec: ArchitectureSpec, input_length: int) -> None:
-    """Fail clearly if a pool window exceeds the positions it receives."""
+def check_input_length(spec: ArchitectureSpec, input_length: int) -> None:
+    """Fail clearly if a pool window of ``spec`` exceeds the positions it receives.
+
+    :func:`build_model`, :func:`receptive_fields` and ``keras-motifs run`` (before it
+    writes anything) refuse such a spec with this message.
+    """
     length = input_length
     for i, layer in enumerate(spec.conv_layers, start=1):
         if layer.pool_size > length:
@@ -311,7 +315,7 @@ def build_model(
     for value, name in ((input_length, "input_length"), (num_classes, "num_classes")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise KerasMotifsError(f"{name} must be a positive integer, got {value!r}")
-    _check_positions(spec, input_length)
+    check_input_length(spec, input_length)
     l2 = keras.regularizers.L2(spec.l2) if spec.l2 else None
     inputs = keras.Input((input_length, 4), name="sequence")
     x = inputs
@@ -406,8 +410,11 @@ class ReceptiveFieldReport:
         return "\n".join(lines)
 
 
-def _layer_settings(model_or_spec) -> list[tuple[str, int, int, int, int, int]]:
-    """Return (name, filters, width, pool, stride) per conv layer of a spec or model."""
+def _layer_settings(model_or_spec, input_length: int) -> list[tuple[str, int, int, int, int]]:
+    """Return (name, filters, width, pool, stride) per conv layer of a spec or model.
+
+    A spec whose pools do not fit ``input_length`` is refused, as :func:`build_model` does.
+    """
     if isinstance(model_or_spec, keras.Model):
         settings = []
         for layer in model_or_spec.layers:
@@ -422,6 +429,7 @@ def _layer_settings(model_or_spec) -> list[tuple[str, int, int, int, int, int]]:
             raise KerasMotifsError(f"model {model_or_spec.name!r} has no Conv1D layer")
         return [tuple(s) for s in settings]
     spec = get_spec(model_or_spec)
+    check_input_length(spec, input_length)
     return [
         (f"layer{i}", layer.filters, layer.kernel_size, layer.pool_size, layer.stride)
         for i, layer in enumerate(spec.conv_layers, start=1)
@@ -451,7 +459,7 @@ def receptive_fields(model_or_spec, input_length: int = 200) -> ReceptiveFieldRe
         ``.layers`` per conv layer, ``.bottleneck_layer`` (1-based),
         ``.first_layer_whole_motifs``, and ``.summary()`` as text.
     """
-    settings = _layer_settings(model_or_spec)
+    settings = _layer_settings(model_or_spec, input_length)
     report = ReceptiveFieldReport()
     field_size, jump, length = 1, 1, input_length
     for name, filters, width, pool, stride in settings:

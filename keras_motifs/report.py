@@ -24,6 +24,7 @@ import html
 import math
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -64,7 +65,7 @@ class _Layer:
     """One layer's motif files in a run folder."""
 
     name: str
-    meme: Path | None
+    filters: list[motifs.Motif] | None
     score: dict | None
 
 
@@ -131,7 +132,9 @@ def _read_layers(run: RunFolder) -> tuple[_Layer, ...]:
             score = read_json(score_path, what="layer score file")
             for key in ("match_any_frac", "match_gt_frac", "num_filters"):
                 _get(score, [key], score_path)
-        layers.append(_Layer(name=name, meme=meme if meme.is_file() else None, score=score))
+        # Read before the report writes anything; a layer whose filters never activated has none.
+        filters = motifs.read_meme(meme, allow_empty=True) if meme.is_file() else None
+        layers.append(_Layer(name=name, filters=filters, score=score))
     return tuple(layers)
 
 
@@ -594,7 +597,7 @@ def _logo_grid(run: _Run, layer: _Layer, path: Path) -> dict:
     """Draw every filter of one layer of one run as an information-content logo."""
     import logomaker
 
-    filters = motifs.read_meme(layer.meme)
+    filters = layer.filters
     hits = {f["filter"]: f for f in (layer.score or {}).get("filters", [])}
     n = len(filters)
     ncols = min(max(n, 1), 5 if n <= 40 else 8)
@@ -804,7 +807,18 @@ def write_report(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise KerasMotifsError(f"{out_dir}: report folder is a file, not a folder")
-    runs = [_read_run(p) for p in paths]
+    runs = [_read_run(p) for p in paths]  # every input read and checked before anything is written
+    created = not out_dir.exists()
+    try:
+        return _write_report_files(runs, out_dir, arch_order, title)
+    except BaseException:
+        if created:  # a refused report leaves nothing behind
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+
+
+def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[str] | None, title: str) -> Path:
+    """Write the report of runs already read into ``out_dir``; return the path of ``report.html``."""
     frame = _runs_frame(runs)
     table = summary_table(frame, arch_order)
     archs = list(dict.fromkeys(table["arch"]))
@@ -827,7 +841,7 @@ def write_report(
         used: set[str] = set()
         for run in sorted(runs, key=lambda r: (order[r.arch], r.trial, str(r.path))):
             for layer in run.layers:
-                if layer.meme is None:
+                if layer.filters is None:
                     continue
                 stem = _file_stem(f"{run.arch}_trial{run.trial}_{layer.name}")
                 name, k = f"{stem}.png", 2

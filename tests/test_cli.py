@@ -43,6 +43,20 @@ def test_describe(capsys):
     assert status == 0 and "Bottleneck: layer2" in out
 
 
+def test_describe_refuses_a_spec_that_does_not_fit_the_length(tmp_path, capsys):
+    """No verdict about representations for a model that cannot be built: build_model's message."""
+    from keras_motifs.errors import KerasMotifsError
+    from keras_motifs.models import build_model, load_spec
+
+    spec = {"name": "wide", "conv_layers": [{"filters": 8, "kernel_size": 19, "pool_size": 500}]}
+    (tmp_path / "wide.json").write_text(json.dumps(spec))
+    status, out, err = run(["describe", "--arch", tmp_path / "wide.json", "--length", 200], capsys)
+    with pytest.raises(KerasMotifsError) as built:
+        build_model(load_spec(tmp_path / "wide.json"), input_length=200)
+    assert status == 2 and out == "" and err == f"keras-motifs: error: {built.value}\n"
+    assert "layer 1 pools over 500 positions but only 200 remain" in err
+
+
 def test_describe_a_saved_model_measures_each_layer(tmp_path, capsys):
     import keras
 

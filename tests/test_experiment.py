@@ -109,6 +109,30 @@ def test_cli_errors_before_work(tmp_path, capsys):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
 
 
+@pytest.mark.parametrize("bad, message", [
+    (["--num-seqs", "5"], "num_seqs 5 leaves a split empty (train, valid, test: 4, 0, 1)"),
+    (["--archs", "cnn-100", "--num-seqs", "60"], None),
+])
+def test_a_refused_run_leaves_nothing_and_the_fixed_command_runs_in_the_same_folder(
+        bad, message, tmp_path, capsys, monkeypatch):
+    """Settings are checked before sweep.json is written: fixing the typo is not locked out of the folder."""
+    import keras_motifs.data as data
+
+    out = tmp_path / "exp"
+    if message is None:  # a sequence length the architecture cannot pool over
+        monkeypatch.setattr(data, "simulation_motifs", lambda *args, **kwargs: [])
+        bad = bad + ["--config", str(tmp_path / "short.yaml")]
+        (tmp_path / "short.yaml").write_text("length: 70\n")
+        message = "cnn-100: layer 1 pools over 100 positions but only 70 remain at input length 70"
+    assert main(["run", "--out", str(out), *bad]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not out.exists()
+    monkeypatch.undo()
+    assert main(["run", "--out", str(out), "--archs", "cnn-25", "--num-seqs", "100", "--epochs", "1"]) == 0
+    assert (out / "report.html").is_file()
+
+
 def test_readable_layers_from_the_spec():
     assert readable_layers(get_spec("cnn-25")) == ["conv1"]
     assert readable_layers(get_spec("cnn-1")) == ["conv1", "conv2"]

@@ -201,6 +201,36 @@ def test_missing_required_file_names_folder_and_file(sweep, tmp_path, missing):
     assert not (tmp_path / "report").exists()
 
 
+def test_a_refused_report_leaves_nothing_behind(sweep, tmp_path, capsys):
+    """A bad MEME file in the last run: the CLI's one error line names it, and no report folder is left."""
+    from keras_motifs.cli import main
+
+    bad = sweep[2] / "motifs" / "conv2.meme"
+    bad.write_text(bad.read_text().replace("0.5 0.5 0 0", "0.5 0.5 zero 0"))
+    out = tmp_path / "report"
+    assert main(["report", "--runs", *map(str, sweep), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"keras-motifs: error: {bad}") and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_report_that_fails_while_writing_removes_the_folder_it_created(sweep, tmp_path, monkeypatch):
+    import keras_motifs.report as report
+
+    def full_disk(*args, **kwargs):
+        raise KerasMotifsError(f"{tmp_path / 'report' / 'report.html'}: no space left on device")
+
+    monkeypatch.setattr(report, "_write_html", full_disk)
+    with pytest.raises(KerasMotifsError, match="no space left"):
+        write_report(sweep, tmp_path / "report")
+    assert not (tmp_path / "report").exists()
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "mine.txt").write_text("a user's file")
+    with pytest.raises(KerasMotifsError, match="no space left"):
+        write_report(sweep, tmp_path / "kept")
+    assert (tmp_path / "kept" / "mine.txt").read_text() == "a user's file"
+
+
 def test_bad_config_and_arguments(sweep, tmp_path):
     config = json.loads((sweep[0] / "config.json").read_text())
     del config["spec"]["conv_layers"]
