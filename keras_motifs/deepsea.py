@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
-import tempfile
 import time
 import warnings
 import zlib
@@ -45,6 +44,7 @@ import numpy as np
 
 from keras_motifs.data import SPLITS, DatasetWriter
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
+from keras_motifs.fileio import scratch_directory
 from keras_motifs.jaspar import DEFAULT_RELEASE, class_motif_ids_for
 from keras_motifs.matfile import as_binary_uint8, check_numeric, row_readers, variables
 
@@ -229,8 +229,7 @@ def _bundle_files(bundle: Path, out: Path) -> Iterator[dict[str, Path]]:
         raise KerasMotifsError(f"{bundle}: cannot read the tarball ({err})") from None
     with tar:
         # One pass over the (gzip) stream: wanted members are copied as they come.
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".bundle.tmp", dir=out.parent))
-        try:
+        with scratch_directory(out) as tmp:
             try:
                 found = _extract_members(tar, tmp, bundle)
             except (tarfile.TarError, EOFError, zlib.error) as err:
@@ -239,8 +238,6 @@ def _bundle_files(bundle: Path, out: Path) -> Iterator[dict[str, Path]]:
             if missing:
                 raise KerasMotifsError(f"{bundle}: tarball has no {', '.join(missing)}")
             yield {split: tmp / name for split, name in _BUNDLE_FILES.items()}
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _extract_members(tar: tarfile.TarFile, folder: Path, bundle: Path) -> dict[str, str]:

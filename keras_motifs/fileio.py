@@ -266,6 +266,23 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
         _discard(tmp)
 
 
+@contextlib.contextmanager
+def scratch_directory(beside: str | os.PathLike) -> Iterator[Path]:
+    """Yield a registered temporary folder beside ``beside``, removed when the block ends.
+
+    For intermediate files (an extracted tarball) that must not outlive the command,
+    even when a signal ends it (:func:`discard_temporaries`) or it is killed
+    (:func:`remove_leftover_temporaries` matches its name).
+    """
+    beside = Path(beside)
+    _check_parent(beside)
+    tmp = _new_temporary(beside, lambda name: os.mkdir(name, 0o700))
+    try:
+        yield tmp
+    finally:
+        _discard(tmp)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path``, atomically."""
     with atomic_file(path) as tmp:

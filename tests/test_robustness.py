@@ -244,14 +244,17 @@ def test_main_gives_the_signal_handlers_back(tmp_path, capsys):
 
 
 def test_discard_temporaries_removes_what_is_being_written(tmp_path):
-    with fileio.atomic_directory(tmp_path / "run") as folder, fileio.atomic_file(tmp_path / "a.txt") as file:
+    with fileio.atomic_directory(tmp_path / "run") as folder, fileio.atomic_file(tmp_path / "a.txt") as file, \
+            fileio.scratch_directory(tmp_path / "d.h5") as scratch:
         (folder / "model.keras").write_text("half")
         file.write_text("half")
-        assert len(temporaries(tmp_path)) == 2
+        (scratch / "train.mat").write_text("extracted")
+        assert len(temporaries(tmp_path)) == 3
         fileio.discard_temporaries()
         assert list(tmp_path.iterdir()) == []
         folder.mkdir()  # let the blocks finish as if the process went on
         file.write_text("")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "run"]
 
 
 # ---------------------------------------------------------------- leftovers of a killed run
