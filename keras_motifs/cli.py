@@ -149,6 +149,16 @@ def _score(args) -> None:
     print(text)
 
 
+def _importance(args) -> None:
+    from keras_motifs.importance import write_importance
+
+    table = write_importance(args.model, args.data, args.out, layer=args.layer, split=args.split,
+                             ablation=args.ablation)
+    top = table.sort_values("importance", ascending=False).iloc[0]
+    print(f"wrote {args.out}: {len(table)} filters of {top['layer']}; most important {top['filter']} "
+          f"(loss +{top['importance']:.4f}, mostly {top['top_class']})")
+
+
 def _jaspar(args) -> None:
     from keras_motifs.jaspar import load_jaspar
     from keras_motifs.motifs import write_meme
@@ -336,6 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thresh", type=_positive_float, default=defaults.EVALUE_THRESHOLD,
                    help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.set_defaults(handler=_score)
+
+    p = sub.add_parser("importance", help="filter importance: each filter of a layer ablated, loss and AUROC "
+                                          "per class")
+    p.add_argument("--model", required=True, help="a saved Keras model (.keras)")
+    p.add_argument("--data", required=True, help="dataset HDF5 file with the labels")
+    p.add_argument("--out", required=True, help="output TSV, one row per filter")
+    p.add_argument("--layer", help="layer path, unique name or index (default: the first convolution)")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
+    p.add_argument("--ablation", choices=["mean", "zero"], default="mean",
+                   help="replace a filter's activations by their mean over the data, or by zero (default mean)")
+    p.set_defaults(handler=_importance, uses_keras=True)
 
     p = sub.add_parser("jaspar", help="write JASPAR CORE vertebrates of a release as a MEME file")
     p.add_argument("--release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")

@@ -35,7 +35,7 @@ from keras_motifs.errors import KerasMotifsError
 from keras_motifs.layers import ConvBlock
 
 __all__ = ["LayerProbe", "LayerReport", "ModelReport", "SequenceInputs", "Window", "describe_model", "find_layer",
-           "layer_paths", "probe_layer", "readable_conv_layers"]
+           "layer_paths", "probe_layer", "readable_conv_layers", "wrapped_calls"]
 
 #: Layer types read as "a convolution" (``layer=None`` takes the first that runs).
 CONV_TYPES = (ConvBlock, keras.layers.Conv1D, keras.layers.SeparableConv1D, keras.layers.DepthwiseConv1D)
@@ -292,8 +292,15 @@ class _Stop(BaseException):
 
 
 @contextlib.contextmanager
-def _wrapped_calls(wrappers: Mapping[int, tuple[keras.layers.Layer, Callable]]) -> Iterator[None]:
-    """Replace the ``call`` of layers by ``wrap(original_call)`` while inside the block."""
+def wrapped_calls(wrappers: Mapping[int, tuple[keras.layers.Layer, Callable]]) -> Iterator[None]:
+    """Replace the ``call`` of layers by ``wrap(original_call)`` while inside the block.
+
+    Parameters
+    ----------
+    wrappers : mapping of int to (layer, wrap)
+        By ``id(layer)``: the layer and a function of its original ``call`` that
+        returns the call to use instead. The originals return when the block ends.
+    """
     replaced = []
     try:
         for layer, wrap in wrappers.values():
@@ -349,7 +356,7 @@ def _forward(model: keras.Model, inputs, capture: Sequence[keras.layers.Layer],
         return wrap
 
     targets = list(capture) + ([perturb[0]] if perturb is not None else [])
-    with _wrapped_calls({id(layer): (layer, capturing(layer)) for layer in targets}):
+    with wrapped_calls({id(layer): (layer, capturing(layer)) for layer in targets}):
         try:
             model(inputs, training=False)
         except _Stop:
@@ -426,7 +433,7 @@ def _trace(model: keras.Model, paths: Mapping[str, keras.layers.Layer], inputs) 
     except (ValueError, TypeError, KeyError) as err:
         reason = str(err).strip().splitlines()[0][:300]
         raise KerasMotifsError(f"model {model.name!r} does not run on the inputs given ({reason})") from None
-    with _wrapped_calls({id(layer): (layer, tracing(path, layer)) for path, layer in paths.items()}):
+    with wrapped_calls({id(layer): (layer, tracing(path, layer)) for path, layer in paths.items()}):
         model(inputs, training=False)
     return calls
 
