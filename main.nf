@@ -3,7 +3,7 @@
  * keras-motifs: Koo & Eddy (2019), CNN filters as motifs, as a Nextflow pipeline.
  *
  * Data prep once (SIMULATE, or --data), one GPU task per architecture x trial (TRAIN),
- * then per run and per conv layer: FILTERS -> TOMTOM -> SCORE, and one REPORT.
+ * then per run and per conv layer: FILTERS -> TOMTOM -> SCORE and IMPORTANCE, and one REPORT.
  * Every process is a thin call of the keras-motifs CLI (or MEME's tomtom): no science here.
  * Run folders follow docs/design.md; the report is the one `keras-motifs run` writes.
  */
@@ -17,6 +17,7 @@ include { FILTERS         } from './nextflow/modules/filters'
 include { TOMTOM          } from './nextflow/modules/tomtom'
 include { TOMTOM_MEMELITE } from './nextflow/modules/tomtom_memelite'
 include { SCORE           } from './nextflow/modules/score'
+include { IMPORTANCE      } from './nextflow/modules/importance'
 include { REPORT          } from './nextflow/modules/report'
 
 workflow {
@@ -74,9 +75,18 @@ workflow {
     SCORE(ch_tomtom.tsv.join(ch_filter_tables), ch_data, ch_db)
     ch_versions = ch_versions.mix(SCORE.out.versions)
 
+    // Each filter of each scored layer ablated on the test split: which filters the model uses, per class.
+    ch_models = TRAIN.out.model.map { meta, model -> [meta.id, model] }
+    ch_importance = ch_layers
+        .map { meta, _meme -> [meta.id, meta] }
+        .combine(ch_models, by: 0)
+        .map { _id, meta, model -> [meta, model] }
+    IMPORTANCE(ch_importance, ch_data)
+    ch_versions = ch_versions.mix(IMPORTANCE.out.versions)
+
     // Every piece of every run, and runs trained elsewhere, into one report.
     ch_parts = TRAIN.out.run
-        .mix(FILTERS.out.run, ch_tomtom.run, SCORE.out.run)
+        .mix(FILTERS.out.run, ch_tomtom.run, SCORE.out.run, IMPORTANCE.out.run)
         .map { _meta, dir -> dir }
         .collect()
         .ifEmpty([])

@@ -2,7 +2,8 @@
 
 Steps: simulate (or take a dataset) -> train each architecture x trial (with the
 motif-match callback) -> extract the filters of each readable conv layer on the
-test set -> Tomtom -> score -> report. Every step writes its outputs atomically
+test set -> Tomtom -> score -> filter importance (each filter ablated on the test
+set) -> report. Every step writes its outputs atomically
 and is skipped when they already exist, so a run killed half way continues where
 it stopped when started again.
 
@@ -238,6 +239,8 @@ def plan(sweep: Sweep, out_dir: Path) -> tuple[list[Step], Path, list[Path]]:
                                   lambda r=run, l=layer: _tomtom(sweep, r, l)))
                 steps.append(Step(f"score {label} {layer}", [run.layer_file(layer, "score")],
                                   lambda r=run, l=layer: _score(sweep, data_path, r, l)))
+                steps.append(Step(f"importance {label} {layer}", [run.layer_file(layer, "importance")],
+                                  lambda r=run, l=layer: _importance(data_path, r, l)))
     return steps, data_path, run_dirs
 
 
@@ -280,6 +283,12 @@ def _score(sweep: Sweep, data_path: Path, run: RunFolder, layer: str) -> None:
 
     score_files(run.layer_file(layer, "tomtom"), run.layer_file(layer, "filters"), run.layer_file(layer, "score"),
                 ground_truth=data_path, database=sweep.jaspar_release)
+
+
+def _importance(data_path: Path, run: RunFolder, layer: str) -> None:
+    from keras_motifs.importance import write_importance
+
+    write_importance(run.model, data_path, run.layer_file(layer, "importance"), layer=layer, split="test")
 
 
 def _check_settings(sweep: Sweep) -> None:

@@ -26,7 +26,8 @@ from pathlib import Path
 MODEL, CONFIG, METRICS, HISTORY = "model.keras", "config.json", "metrics.json", "history.csv"
 MOTIFS = "motifs"
 #: What each kind of per-layer file ends with.
-LAYER_SUFFIXES = {"meme": ".meme", "filters": ".filters.tsv", "tomtom": ".tomtom.tsv", "score": ".score.json"}
+LAYER_SUFFIXES = {"meme": ".meme", "filters": ".filters.tsv", "tomtom": ".tomtom.tsv", "score": ".score.json",
+                  "importance": ".importance.tsv"}
 
 
 def layer_file(folder: str | os.PathLike, layer: str, kind: str) -> Path:

@@ -29,10 +29,10 @@ def test_tiny_sweep_writes_every_report_file(tiny_run):
     assert ran == [
         "simulate",
         "train cnn-1 trial 0", "filters cnn-1 trial 0",
-        "tomtom cnn-1 trial 0 conv1", "score cnn-1 trial 0 conv1",
-        "tomtom cnn-1 trial 0 conv2", "score cnn-1 trial 0 conv2",
+        "tomtom cnn-1 trial 0 conv1", "score cnn-1 trial 0 conv1", "importance cnn-1 trial 0 conv1",
+        "tomtom cnn-1 trial 0 conv2", "score cnn-1 trial 0 conv2", "importance cnn-1 trial 0 conv2",
         "train cnn-25 trial 0", "filters cnn-25 trial 0",
-        "tomtom cnn-25 trial 0 conv1", "score cnn-25 trial 0 conv1",
+        "tomtom cnn-25 trial 0 conv1", "score cnn-25 trial 0 conv1", "importance cnn-25 trial 0 conv1",
         "report",
     ]
     for name in ("table.tsv", "table.md", "report.html", "sweep.json"):
@@ -48,7 +48,9 @@ def test_tiny_sweep_writes_every_report_file(tiny_run):
     assert "motif_match_frac" in history and "motif_gt_frac" in history
     score = json.loads((out / "runs" / "cnn-1" / "trial0" / "motifs" / "conv2.score.json").read_text())
     assert score["num_filters"] == 128 and score["layer"] == "conv2"
-    assert "12/12 report" in log and "train cnn-25 trial 0: done in" in log
+    assert "15/15 report" in log and "train cnn-25 trial 0: done in" in log
+    importance = (out / "runs" / "cnn-1" / "trial0" / "motifs" / "conv2.importance.tsv").read_text().splitlines()
+    assert importance[0].startswith("filter\tlayer\timportance\ttop_class\t") and len(importance) == 129
 
 
 def test_second_run_redoes_only_the_missing_step(tiny_run):
