@@ -13,9 +13,11 @@ into one output folder::
       report.html    all of the above; images beside it, linked relatively
 
 Every file appears whole or not at all; ``report.html`` is written last, so its
-presence means the report is complete. Matplotlib is imported only when a report
-is drawn, and only through ``matplotlib.figure.Figure`` (no pyplot state, no
-backend switch for the caller).
+presence means the report is complete. A logo grid drawn by the previous report
+in the same folder from the same inputs is copied rather than drawn again, and
+grids are drawn in parallel processes (:mod:`keras_motifs.logos`). Matplotlib is
+imported only when a report is drawn, and only through ``matplotlib.figure.Figure``
+(no pyplot state, no backend switch for the caller).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import pandas as pd
 from keras_motifs import __version__, motifs
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_directory, atomic_file, read_json
+from keras_motifs.logos import FilterLogo, LogoGrid, draw_grids
 from keras_motifs.runfolder import RunFolder, natural_key
 
 #: Columns of ``table.tsv`` (and of :func:`summary_table`), in order.
@@ -54,10 +57,7 @@ AUROC_FLAG_MARGIN = 0.05
 #: Mark of a flagged model in Table 1.
 FLAG_MARK = "\u2020"
 
-_GT_COLOUR = "#1b7837"
-_NO_HIT_COLOUR = "#9a9a9a"
 _DPI = 110
-_INVISIBLE_BITS = 0.005  # letter height below which a logo position is drawn empty
 
 
 @dataclass(frozen=True)
@@ -572,13 +572,6 @@ def _match_per_epoch(runs: Sequence[_Run], archs, colours, path: Path) -> bool:
     return True
 
 
-def _information_heights(ppm: np.ndarray) -> np.ndarray:
-    """Letter heights of an information-content logo: p * (2 + sum p log2 p)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(ppm > 0, ppm * np.log2(ppm), 0.0)
-    return ppm * (2.0 + plogp.sum(axis=1, keepdims=True))
-
-
 def _hit_label(hit: dict | None) -> tuple[str, bool]:
     """Title text for one filter's best Tomtom hit, and whether it is a ground-truth hit."""
     if not hit or hit.get("best_jaspar_id") is None:
@@ -593,54 +586,20 @@ def _hit_label(hit: dict | None) -> tuple[str, bool]:
     return text, gt
 
 
-def _logo_grid(run: _Run, layer: _Layer, path: Path) -> dict:
-    """Draw every filter of one layer of one run as an information-content logo."""
-    import logomaker
-
-    filters = layer.filters
+def _logo_grid(run: _Run, layer: _Layer) -> tuple[LogoGrid, dict]:
+    """What one layer's logo grid shows, and its counts of filters that match."""
     hits = {f["filter"]: f for f in (layer.score or {}).get("filters", [])}
-    n = len(filters)
-    ncols = min(max(n, 1), 5 if n <= 40 else 8)
-    nrows = max(1, math.ceil(n / ncols))
-    width = max((m.width for m in filters), default=1)
-    fig = _figure(2.7 * ncols, 1.15 * nrows + 0.6)
-    fig.get_layout_engine().set(h_pad=0.06)
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    n_gt = n_any = 0
-    for i, ax in enumerate(axes):
-        if i >= n:
-            ax.set_axis_off()
-            continue
-        motif = filters[i]
-        heights = pd.DataFrame(_information_heights(motif.ppm), columns=list("ACGT"))
-        # Positions with no visible letter are left out: logomaker's glyphs are slow to build.
-        heights = heights[heights.max(axis=1) > _INVISIBLE_BITS]
-        if len(heights):
-            logomaker.Logo(heights, ax=ax, color_scheme="classic", show_spines=False,
-                           baseline_width=0)
-        ax.set_xlim(-0.5, width - 0.5)
-        ax.set_ylim(0, 2)
-        ax.set_xticks([])
-        ax.set_yticks([0, 1, 2] if i % ncols == 0 else [])
-        ax.tick_params(labelsize=7, length=2)
+    panels = []
+    for motif in layer.filters:
         label, gt = _hit_label(hits.get(motif.id))
-        n_gt += gt
-        n_any += label != "no match"
-        colour = _GT_COLOUR if gt else ("black" if label != "no match" else _NO_HIT_COLOUR)
-        ax.set_title(motif.id, loc="left", fontsize=7, color="#555555")
-        ax.set_title(label, loc="right", fontsize=7, color=colour,
-                     fontweight="bold" if gt else "normal")
-        for side in ("left", "right", "top", "bottom"):
-            ax.spines[side].set_visible(gt)
-            ax.spines[side].set_color(_GT_COLOUR)
-            ax.spines[side].set_linewidth(1.6)
+        panels.append(FilterLogo(filter_id=motif.id, ppm=motif.ppm, hit=label, matched=label != "no match",
+                                 ground_truth=gt))
+    n, n_gt, n_any = len(panels), sum(logo.ground_truth for logo in panels), sum(logo.matched for logo in panels)
     scored = layer.score is not None
     summary = (f"{n_gt}/{n} filters match ground truth (\u2605, green frame), {n_any}/{n} any JASPAR motif"
                if scored else f"{n} filters (not scored with Tomtom)")
-    fig.suptitle(f"{run.arch}, trial {run.trial}, layer {layer.name}: {summary}", fontsize=10)
-    fig.supylabel("bits", fontsize=8)
-    fig.savefig(path)
-    return {"n": n, "n_gt": n_gt, "n_any": n_any, "scored": scored}
+    grid = LogoGrid(title=f"{run.arch}, trial {run.trial}, layer {layer.name}: {summary}", logos=tuple(panels))
+    return grid, {"n": n, "n_gt": n_gt, "n_any": n_any, "scored": scored}
 
 
 # --------------------------------------------------------------------------- HTML
@@ -839,6 +798,7 @@ def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[st
             runs, archs, colours, tmp / "motif_match_per_epoch.png") else None)
         (tmp / "logos").mkdir()
         used: set[str] = set()
+        grids = []
         for run in sorted(runs, key=lambda r: (order[r.arch], r.trial, str(r.path))):
             for layer in run.layers:
                 if layer.filters is None:
@@ -848,10 +808,13 @@ def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[st
                 while name in used:
                     name, k = f"{stem}_{k}.png", k + 1
                 used.add(name)
-                stats = _logo_grid(run, layer, tmp / "logos" / name)
+                grid, stats = _logo_grid(run, layer)
+                grids.append((grid, tmp / "logos" / name))
                 logos.append({**stats, "arch": run.arch, "trial": run.trial, "layer": layer.name,
                               "first": layer.name == primary[run.arch],
                               "src": f"figures/logos/{name}"})
+        # The previous report's figures are still in place: its logos drawn from the same inputs are copied.
+        draw_grids(grids, _DPI, previous=out_dir / "figures" / "logos")
 
     with atomic_file(out_dir / "table.tsv") as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="")

@@ -296,3 +296,139 @@ def test_run_folder_layout_round_trips_every_file(tmp_path):
             assert path.parent == run.motifs and layer_of(path) == layer
     assert run.layers() == run.layers("score") == ["conv2", "conv10", "stem/conv1"]
     assert run.layer_file("stem/conv1", "filters").name == "stem.conv1.filters.tsv"
+
+
+def _logo_grids(tmp_path):
+    """Five grids of 3, 7, 2, 6 and 3 logos (three shapes), each to its own file in ``tmp_path``."""
+    from keras_motifs.logos import FilterLogo, LogoGrid
+
+    rng = np.random.default_rng(1)
+    grids = []
+    for k, n in enumerate([3, 7, 2, 6, 3]):
+        kinds = [(i + 2 * k) % 3 for i in range(n)]  # no match, JASPAR, ground truth: other cells by grid
+        logos = tuple(FilterLogo(filter_id=f"filter{i}", ppm=rng.dirichlet(np.full(4, 0.4), size=6),
+                                 hit=["no match", "SP1 MA0079.3  E=0.03", "\u2605 Gata1 MA0035.3  E=2e-05"][kind],
+                                 matched=kind > 0, ground_truth=kind == 2) for i, kind in enumerate(kinds))
+        grids.append((LogoGrid(title=f"grid {k}", logos=logos), tmp_path / f"grid{k}.png"))
+    return grids
+
+
+def test_logo_letters_are_logomakers_glyphs():
+    """Each letter is the glyph logomaker drew: same outline, place, height, colour and drawing order."""
+    import logomaker
+    from matplotlib.figure import Figure
+
+    from keras_motifs.logos import _information_heights, _letters
+
+    ppm = np.array([[0.7, 0.1, 0.15, 0.05], [0.25] * 4, [0.01, 0.02, 0.03, 0.94], [0.4, 0.3, 0.2, 0.1],
+                    [0.0, 0.0, 1.0, 0.0], [0.3, 0.24, 0.26, 0.2]])
+    heights = pd.DataFrame(_information_heights(ppm), columns=list("ACGT"))
+    ax = Figure().subplots()
+    logomaker.Logo(heights[heights.max(axis=1) > 0.005], ax=ax, color_scheme="classic", baseline_width=0)
+    expected = [patch for patch in ax.patches]
+    letters = _letters(ppm)
+    # three positions of four letters, one of one; the flat position and the nearly flat one (< 0.005 bits) empty
+    assert len(letters.get_paths()) == len(expected) == 4 * 3 + 1
+    for path, colour, patch in zip(letters.get_paths(), letters.get_facecolors(), expected):
+        np.testing.assert_allclose(path.vertices, patch.get_path().vertices, atol=1e-12)
+        assert (path.codes == patch.get_path().codes).all()
+        assert tuple(colour) == patch.get_facecolor()
+
+
+def test_logo_letters_of_equal_height_stack_in_acgt_order():
+    """Ties are stacked the same on every machine (numpy's default sort may swap them)."""
+    from keras_motifs.logos import _letters
+
+    letters = _letters(np.array([[0.5, 0.5, 0.0, 0.0]]))
+    bottom, top = letters.get_paths()
+    assert [tuple(c[:3]) for c in letters.get_facecolors()] == [(0.0, 0.5, 0.0), (0.0, 0.0, 1.0)]  # A, then C
+    assert bottom.vertices[:, 1].min() == pytest.approx(0.0) and bottom.vertices[:, 1].max() == pytest.approx(0.5)
+    assert top.vertices[:, 1].min() == pytest.approx(0.5) and top.vertices[:, 1].max() == pytest.approx(1.0)
+
+
+def test_logo_grid_titles_frames_and_ticks(tmp_path):
+    """Five logos a row, titled with the filter and its hit; green frames on ground truth; bits on the left."""
+    from PIL import Image
+
+    from keras_motifs.logos import _DIGEST_FIELD, _GridFigure
+
+    grid, _ = _logo_grids(tmp_path)[1]  # 7 logos
+    figure = _GridFigure(2, 5, 110)
+    figure.draw(grid, tmp_path / "grid.png", "digest")
+    for i, ax in enumerate(figure.axes):
+        if i >= 7:
+            assert not ax.axison
+            continue
+        logo = grid.logos[i]
+        assert (ax.get_title(loc="left"), ax.get_title(loc="right")) == (logo.filter_id, logo.hit)
+        assert [spine.get_visible() for spine in ax.spines.values()] == [logo.ground_truth] * 4
+        assert list(ax.get_yticks()) == ([0, 1, 2] if i % 5 == 0 else []) and list(ax.get_ylim()) == [0, 2]
+        assert list(ax.get_xlim()) == [-0.5, 5.5] and len(ax.collections) == 1
+    with Image.open(tmp_path / "grid.png") as image:
+        assert image.size == (1485, 319) and image.info[_DIGEST_FIELD] == "digest"
+
+
+@pytest.mark.parametrize("change", ["meme", "score"])
+def test_logo_grids_are_reused_while_their_inputs_are_unchanged(sweep, tmp_path, change):
+    """A second report in the same folder copies the previous logo grids, and redraws the one whose inputs changed."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    out = tmp_path / "report"
+    write_report(sweep, out)
+    folder = out / "figures" / "logos"
+    changed = "cnn-1_trial0_conv2.png"
+    drawn = (folder / changed).read_bytes()
+    for path in folder.iterdir():  # a 1 x 1 image with the metadata of each: a copy stays 1 x 1, a drawing does not
+        with Image.open(path) as image:
+            info = PngInfo()
+            for key, value in image.text.items():
+                info.add_text(key, value)
+        Image.new("RGB", (1, 1)).save(path, pnginfo=info)
+    if change == "meme":
+        meme = sweep[2] / "motifs" / "conv2.meme"
+        meme.write_text(meme.read_text().replace("0.5 0.5 0 0", "0.6 0.4 0 0", 1))
+    else:
+        score_path = sweep[2] / "motifs" / "conv2.score.json"
+        score = json.loads(score_path.read_text())
+        score["filters"][1].update(best_jaspar_id=None, best_jaspar_name=None, best_evalue=None)
+        score_path.write_text(json.dumps(score))
+    page = write_report(sweep, out).read_text()
+    sizes = {}
+    for path in folder.iterdir():
+        with Image.open(path) as image:
+            sizes[path.name] = image.size
+    assert sizes.pop(changed) != (1, 1) and (folder / changed).read_bytes() != drawn
+    assert set(sizes.values()) == {(1, 1)} and len(sizes) == 3
+    assert set(re.findall(r'src="figures/logos/([^"]+)"', page)) == {changed, *sizes}
+
+
+def test_logo_grids_are_the_same_drawn_here_or_in_processes(tmp_path):
+    """Deterministic images: the same bytes from one process (figures reused) and from two (each its share)."""
+    from keras_motifs.logos import _Painter, draw_grids, grid_digest
+
+    (tmp_path / "here").mkdir()
+    (tmp_path / "processes").mkdir()
+    grids = _logo_grids(tmp_path / "here")
+    assert draw_grids(grids, 110, processes=1) == 5
+    assert draw_grids(_logo_grids(tmp_path / "processes"), 110, processes=2) == 5
+    for _, path in grids:
+        assert path.read_bytes() == (tmp_path / "processes" / path.name).read_bytes(), path.name
+    # a figure filled with 6 logos, then 7 (one cell on again), draws what a new one does
+    painter = _Painter(110)
+    for grid, path in [grids[3], grids[1]]:
+        painter.draw(grid, tmp_path / "reused.png", grid_digest(grid, 110))
+    assert (tmp_path / "reused.png").read_bytes() == grids[1][1].read_bytes()
+    # and again, nothing to draw: every image is copied from the first folder
+    (tmp_path / "again").mkdir()
+    assert draw_grids(_logo_grids(tmp_path / "again"), 110, previous=tmp_path / "here") == 0
+    assert all(path.read_bytes() == (tmp_path / "again" / path.name).read_bytes() for _, path in grids)
+
+
+def test_an_error_in_a_drawing_process_is_raised_in_the_caller(tmp_path):
+    from keras_motifs.logos import draw_grids
+
+    grids = _logo_grids(tmp_path)
+    grids[1] = (grids[1][0], tmp_path / "missing" / "grid1.png")
+    with pytest.raises(FileNotFoundError, match="grid1.png"):
+        draw_grids(grids, 110, processes=2)
