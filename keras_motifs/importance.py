@@ -28,7 +28,7 @@ from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.fileio import atomic_file
 from keras_motifs.probe import LayerProbe, SequenceInputs, layer_paths, probe_layer, wrapped_calls
 
-__all__ = ["ABLATIONS", "filter_importance", "importance_summary", "write_importance"]
+__all__ = ["ABLATIONS", "filter_importance", "write_importance"]
 
 #: How a filter's activations are replaced: by their mean over the data, or by zero.
 ABLATIONS = ("mean", "zero")
@@ -309,36 +309,3 @@ def write_importance(
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NaN")
     return table
 
-
-def importance_summary(table: pd.DataFrame, score: dict) -> dict[str, float]:
-    """Two figures of a layer: do its readable filters do the work, and for their own class?
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The layer's importance table (:func:`filter_importance`).
-    score : dict
-        The layer's score (``<layer>.score.json``): per filter its best ground-truth
-        TF (``best_gt_tf``, None without a hit); ``match_gt_frac`` None when the data
-        has no class motifs.
-
-    Returns
-    -------
-    dict
-        ``gt_importance_share``: of the layer's total importance (filters that hurt
-        the loss when ablated, importance > 0), the share carried by filters that
-        match a ground-truth motif. ``class_consistency``: of the filters that match a
-        ground-truth TF and matter (importance > 0), the fraction whose most affected
-        class is that TF. NaN when undefined (no ground truth, no filter that matters).
-    """
-    if score.get("match_gt_frac") is None:
-        return {"gt_importance_share": np.nan, "class_consistency": np.nan}
-    hits = {f["filter"]: f.get("best_gt_tf") for f in score.get("filters", [])}
-    gt_tf = table["filter"].map(hits)
-    matters = table["importance"] > 0
-    weight = table["importance"].where(matters, 0.0)
-    total = weight.sum()
-    share = weight[gt_tf.notna()].sum() / total if total > 0 else np.nan
-    readable = gt_tf.notna() & matters
-    consistency = (table.loc[readable, "top_class"] == gt_tf[readable]).mean() if readable.any() else np.nan
-    return {"gt_importance_share": float(share), "class_consistency": float(consistency)}

@@ -59,7 +59,7 @@ class FilterLogo:
     Attributes
     ----------
     filter_id : str
-        Left title, e.g. ``filter3``.
+        The filter, e.g. ``filter3`` (the left title).
     ppm : numpy.ndarray, shape=(width, 4)
         Probabilities of A, C, G, T per position.
     hit : str
@@ -68,6 +68,9 @@ class FilterLogo:
         The filter matches a JASPAR motif (black title; grey otherwise).
     ground_truth : bool
         It matches a ground-truth motif (bold green title, green frame).
+    top_class : str, optional
+        The class whose loss rises most when the filter is ablated, shown after the
+        filter's name (``filter3 → CEBPB``). Default is None: not measured.
     """
 
     filter_id: str
@@ -75,6 +78,12 @@ class FilterLogo:
     hit: str
     matched: bool
     ground_truth: bool
+    top_class: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The left title: the filter, and the class it matters most for when known."""
+        return self.filter_id if self.top_class is None else f"{self.filter_id} → {self.top_class}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +126,7 @@ def _renderer() -> str:
 def grid_digest(grid: LogoGrid, dpi: float) -> str:
     """A digest of everything a grid image is drawn from, at resolution ``dpi``."""
     digest = hashlib.sha256(_renderer().encode())
-    panels = [[logo.filter_id, logo.hit, logo.matched, logo.ground_truth, list(logo.ppm.shape)] for logo in grid.logos]
+    panels = [[logo.name, logo.hit, logo.matched, logo.ground_truth, list(logo.ppm.shape)] for logo in grid.logos]
     digest.update(json.dumps([dpi, grid.title, panels]).encode())
     for logo in grid.logos:
         digest.update(np.ascontiguousarray(logo.ppm, dtype="<f8").tobytes())
@@ -219,7 +228,7 @@ class _GridFigure:
             colour = GROUND_TRUTH_COLOUR if logo.ground_truth else ("black" if logo.matched else NO_HIT_COLOUR)
             # At y=1, where Matplotlib's automatic placement puts them on these axes (no ticks on top),
             # which it then need not compute.
-            ax.set_title(logo.filter_id, loc="left", fontsize=7, color="#555555", y=1.0)
+            ax.set_title(logo.name, loc="left", fontsize=7, color="#555555", y=1.0)
             ax.set_title(logo.hit, loc="right", fontsize=7, color=colour, y=1.0,
                          fontweight="bold" if logo.ground_truth else "normal")
             for spine in ax.spines.values():

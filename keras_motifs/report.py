@@ -9,7 +9,9 @@ into one output folder::
       table.md       the same table as Markdown, "mean ± sd"
       runs.tsv       one row per run and scored layer: the numbers Table 1 averages
       figures/       match_vs_pool.png, auroc_vs_pool.png, motif_match_per_epoch.png,
-                     logos/<arch>_trial<k>_<layer>.png (one grid of logos per run and layer)
+                     importance.png (filter x class heatmaps of filter importance),
+                     logos/<arch>_trial<k>_<layer>.png (one grid of logos per run and layer,
+                     the most important filters first when importance was measured)
       report.html    all of the above; images beside it, linked relatively
 
 Every file appears whole or not at all; ``report.html`` is written last, so its
@@ -23,6 +25,7 @@ imported only when a report is drawn, and only through ``matplotlib.figure.Figur
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import os
 import re
@@ -44,13 +47,16 @@ from keras_motifs.runfolder import RunFolder, natural_key
 TABLE_COLUMNS = [
     "model", "arch", "layer", "first_pool_size", "n_trials",
     "auroc_mean", "auroc_std", "aupr_mean", "aupr_std",
-    "match_any_mean", "match_any_std", "match_gt_mean", "match_gt_std", "n_flagged",
+    "match_any_mean", "match_any_std", "match_gt_mean", "match_gt_std",
+    "gt_importance_share_mean", "gt_importance_share_std", "class_consistency_mean", "class_consistency_std",
+    "n_flagged",
 ]
 
 #: Columns of ``runs.tsv`` (and of :func:`read_runs`), in order.
 RUN_COLUMNS = [
     "run_dir", "arch", "trial", "first_pool_size", "layer", "num_filters",
-    "mean_auroc", "mean_aupr", "match_any_frac", "match_gt_frac", "evalue_threshold", "flags",
+    "mean_auroc", "mean_aupr", "match_any_frac", "match_gt_frac", "evalue_threshold",
+    "gt_importance_share", "class_consistency", "flags",
 ]
 #: A run whose test AUROC is this far below the median of the runs reported with it is flagged.
 AUROC_FLAG_MARGIN = 0.05
@@ -67,6 +73,7 @@ class _Layer:
     name: str
     filters: list[motifs.Motif] | None
     score: dict | None
+    importance: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +141,24 @@ def _read_layers(run: RunFolder) -> tuple[_Layer, ...]:
                 _get(score, [key], score_path)
         # Read before the report writes anything; a layer whose filters never activated has none.
         filters = motifs.read_meme(meme, allow_empty=True) if meme.is_file() else None
-        layers.append(_Layer(name=name, filters=filters, score=score))
+        importance_path = run.layer_file(name, "importance")
+        importance = _read_importance(importance_path) if importance_path.is_file() else None
+        layers.append(_Layer(name=name, filters=filters, score=score, importance=importance))
     return tuple(layers)
+
+
+def _read_importance(path: Path) -> pd.DataFrame:
+    """A layer's filter importance table (``keras_motifs.importance``), checked for the columns used."""
+    try:
+        table = pd.read_csv(path, sep="\t")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise KerasMotifsError(f"{path}: not a filter importance table ({str(err).splitlines()[0]})") from None
+    missing = [c for c in ("filter", "importance", "top_class") if c not in table.columns]
+    if missing:
+        raise KerasMotifsError(f"{path}: not a filter importance table (missing columns {', '.join(missing)})")
+    if not pd.api.types.is_numeric_dtype(table["importance"]):
+        raise KerasMotifsError(f"{path}: column importance must hold numbers")
+    return table
 
 
 def _read_history(path: Path) -> pd.DataFrame | None:
@@ -236,6 +259,40 @@ def _check_run_dirs(run_dirs: Sequence[str | os.PathLike]) -> list[Path]:
     return paths
 
 
+def importance_summary(table: pd.DataFrame, score: dict) -> dict[str, float]:
+    """Two figures of a layer: do its readable filters do the work, and for their own class?
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The layer's importance table (:func:`keras_motifs.importance.filter_importance`).
+    score : dict
+        The layer's score (``<layer>.score.json``): per filter its best ground-truth
+        TF (``best_gt_tf``, None without a hit); ``match_gt_frac`` None when the data
+        has no class motifs.
+
+    Returns
+    -------
+    dict
+        ``gt_importance_share``: of the layer's total importance (filters that hurt
+        the loss when ablated, importance > 0), the share carried by filters that
+        match a ground-truth motif. ``class_consistency``: of the filters that match a
+        ground-truth TF and matter (importance > 0), the fraction whose most affected
+        class is that TF. NaN when undefined (no ground truth, no filter that matters).
+    """
+    if score.get("match_gt_frac") is None:
+        return {"gt_importance_share": np.nan, "class_consistency": np.nan}
+    hits = {f["filter"]: f.get("best_gt_tf") for f in score.get("filters", [])}
+    gt_tf = table["filter"].map(hits)
+    matters = table["importance"] > 0
+    weight = table["importance"].where(matters, 0.0)
+    total = weight.sum()
+    share = weight[gt_tf.notna()].sum() / total if total > 0 else np.nan
+    readable = gt_tf.notna() & matters
+    consistency = (table.loc[readable, "top_class"] == gt_tf[readable]).mean() if readable.any() else np.nan
+    return {"gt_importance_share": float(share), "class_consistency": float(consistency)}
+
+
 def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
     """One row per run and layer with scores (one row with layer "" for a run without any)."""
     rows = []
@@ -250,7 +307,10 @@ def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
         scored = [layer for layer in run.layers if layer.score is not None]
         for layer in scored:
             path = RunFolder(run.path).layer_file(layer.name, "score")
+            summary = (importance_summary(layer.importance, layer.score) if layer.importance is not None
+                       else {"gt_importance_share": math.nan, "class_consistency": math.nan})
             rows.append({
+                **summary,
                 **base,
                 "layer": layer.name,
                 "num_filters": int(layer.score["num_filters"]),
@@ -260,7 +320,8 @@ def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
             })
         if not scored:
             rows.append({**base, "layer": "", "num_filters": pd.NA, "match_any_frac": math.nan,
-                         "match_gt_frac": math.nan, "evalue_threshold": math.nan})
+                         "match_gt_frac": math.nan, "evalue_threshold": math.nan,
+                         "gt_importance_share": math.nan, "class_consistency": math.nan})
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
     frame["num_filters"] = frame["num_filters"].astype("Int64")
     return frame
@@ -354,7 +415,9 @@ def summary_table(runs: pd.DataFrame, arch_order: Sequence[str] | None = None) -
             row = {"model": model, "arch": arch, "layer": layer,
                    "first_pool_size": int(sub["first_pool_size"].iloc[0]), "n_trials": len(part)}
             for out, col in [("auroc", "mean_auroc"), ("aupr", "mean_aupr"),
-                             ("match_any", "match_any_frac"), ("match_gt", "match_gt_frac")]:
+                             ("match_any", "match_any_frac"), ("match_gt", "match_gt_frac"),
+                             ("gt_importance_share", "gt_importance_share"),
+                             ("class_consistency", "class_consistency")]:
                 values = part[col].astype(float).dropna()
                 row[f"{out}_mean"] = values.mean() if len(values) else math.nan
                 row[f"{out}_std"] = values.std(ddof=1) if len(values) > 1 else math.nan
@@ -371,7 +434,8 @@ def _mean_sd(mean: float, sd: float) -> str:
 
 
 _DISPLAY = [("auroc", "AUROC"), ("aupr", "AUPR"), ("match_any", "match any JASPAR"),
-            ("match_gt", "match ground truth")]
+            ("match_gt", "match ground truth"), ("gt_importance_share", "importance in ground truth"),
+            ("class_consistency", "class consistency")]
 
 
 def _display_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -395,7 +459,13 @@ def _table_caption(runs: pd.DataFrame, protocol: str) -> str:
         f"Match fractions: filters with {cutoff} against any JASPAR motif / against a "
         "motif of the data's classes (the planted motifs of synthetic data; the relevant TFs' "
         "motifs of in vivo data), divided by the number of filters of the layer. "
-        "Rows named \"model (layer)\" score a deeper convolutional layer of the same models."
+        "Rows named \"model (layer)\" score a deeper convolutional layer of the same models. "
+        "Importance: each filter ablated in turn (its activations replaced by their mean over the test "
+        "set), the rise of the test loss averaged over classes. Importance in ground truth: the share of "
+        "the layer's total importance (filters whose ablation raises the loss) carried by filters that "
+        "match a ground-truth motif: do the readable filters do the work? Class consistency: of the "
+        "filters that match a ground-truth TF and matter, the fraction whose ablation hurts that TF's "
+        "class most."
     )
     return f"{text} {protocol}".rstrip()
 
@@ -586,14 +656,59 @@ def _hit_label(hit: dict | None) -> tuple[str, bool]:
     return text, gt
 
 
+def _by_importance(layer: _Layer) -> list[motifs.Motif]:
+    """A layer's filter motifs, the most important first when importance was measured (else as stored)."""
+    if layer.importance is None:
+        return list(layer.filters)
+    rank = {f: i for i, f in enumerate(layer.importance.sort_values("importance", ascending=False,
+                                                                    kind="stable")["filter"])}
+    return sorted(layer.filters, key=lambda motif: rank.get(motif.id, len(rank)))
+
+
+def _importance_heatmaps(runs: Sequence[_Run], primary: dict[str, str], archs: Sequence[str], path: Path) -> bool:
+    """Per model (its first trial's primary layer), the loss increase of each filter (rows, in logo order) by class."""
+    chosen = {}
+    for run in sorted(runs, key=lambda r: (r.trial, str(r.path))):
+        layer = next((lay for lay in run.layers if lay.name == primary.get(run.arch)), None)
+        if run.arch not in chosen and layer is not None and layer.importance is not None and layer.filters:
+            chosen[run.arch] = (run, layer)
+    if not chosen:
+        return False
+    models = [arch for arch in archs if arch in chosen]
+    columns = min(len(models), 6)
+    rows = math.ceil(len(models) / columns)
+    fig = _figure(max(2.6 * columns + 0.8, 4.0), 4.2 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for ax, arch in itertools.zip_longest(axes, models):
+        if arch is None:
+            ax.set_axis_off()
+            continue
+        run, layer = chosen[arch]
+        table = layer.importance.set_index("filter")
+        classes = [c for c in table.columns if c not in ("layer", "importance", "top_class")
+                   and not c.startswith("auroc_drop:")]
+        order = [m.id for m in _by_importance(layer) if m.id in table.index]
+        values = table.loc[order, classes].to_numpy(dtype=float)
+        image = ax.imshow(values, aspect="auto", cmap="magma_r", vmin=0, vmax=max(np.nanmax(values), 1e-9),
+                          interpolation="nearest")
+        ax.set_title(f"{arch}, trial {run.trial}, {layer.name}", fontsize=8)
+        ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=6)
+        ax.set_yticks(range(len(order)), order, fontsize=5)
+        fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02).ax.tick_params(labelsize=6)
+    fig.suptitle("Filter importance: loss increase per class", fontsize=10)
+    fig.savefig(path)
+    return True
+
+
 def _logo_grid(run: _Run, layer: _Layer) -> tuple[LogoGrid, dict]:
     """What one layer's logo grid shows, and its counts of filters that match."""
     hits = {f["filter"]: f for f in (layer.score or {}).get("filters", [])}
     panels = []
-    for motif in layer.filters:
+    for motif in _by_importance(layer):
         label, gt = _hit_label(hits.get(motif.id))
+        top = layer.importance.set_index("filter")["top_class"].get(motif.id) if layer.importance is not None else None
         panels.append(FilterLogo(filter_id=motif.id, ppm=motif.ppm, hit=label, matched=label != "no match",
-                                 ground_truth=gt))
+                                 ground_truth=gt, top_class=top))
     n, n_gt, n_any = len(panels), sum(logo.ground_truth for logo in panels), sum(logo.matched for logo in panels)
     scored = layer.score is not None
     summary = (f"{n_gt}/{n} filters match ground truth (\u2605, green frame), {n_any}/{n} any JASPAR motif"
@@ -655,6 +770,7 @@ def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes
         "match_vs_pool": "No run has motif scores (motifs/&lt;layer&gt;.score.json).",
         "motif_match_per_epoch": "No run's history.csv has motif_match_frac or motif_gt_frac "
                                  "(trained without the motif callback).",
+        "importance": "No run has filter importance (motifs/&lt;layer&gt;.importance.tsv).",
     }
     captions = {
         "match_vs_pool": "Large dots: mean ± sd over trials; small dots: trials. Grey lines join "
@@ -662,9 +778,13 @@ def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes
         "auroc_vs_pool": "Test AUROC, mean over classes; mean ± sd over trials.",
         "motif_match_per_epoch": "Fractions of first-layer filters with a Tomtom hit after each "
                                  "epoch (MotifMatchCallback); line: mean over trials, band: sd.",
+        "importance": "Per model, its first trial's first scored layer: how much the test loss of each "
+                      "class rises when a filter's activations are replaced by their mean (keras-motifs "
+                      "importance). Rows in the order of the logos below, the most important first.",
     }
     for key, heading in [("match_vs_pool", None), ("auroc_vs_pool", "Classification performance"),
-                         ("motif_match_per_epoch", "Motif matches during training")]:
+                         ("motif_match_per_epoch", "Motif matches during training"),
+                         ("importance", "Which filters the models use, and for which class")]:
         if heading:
             parts.append(f"<h2>{heading}</h2>")
         if figures[key]:
@@ -677,7 +797,9 @@ def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes
         parts.append('<p class="caption">Information-content logos of every filter, titled with '
                      "its best JASPAR hit (name, ID, Tomtom E-value). Ground-truth hits: "
                      "\u2605, bold green title, green frame; \u201cGT X\u201d names the "
-                     "ground-truth TF when the best hit is another motif.</p>")
+                     "ground-truth TF when the best hit is another motif. Where filter importance was "
+                     "measured, the most important filters come first and \u201cfilterK \u2192 C\u201d "
+                     "names the class C whose loss rises most without filter K.</p>")
     else:
         parts.append('<p class="caption">No run has filter motifs (motifs/&lt;layer&gt;.meme).</p>')
     arch = None
@@ -796,6 +918,8 @@ def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[st
         figures["auroc_vs_pool"] = "figures/auroc_vs_pool.png"
         figures["motif_match_per_epoch"] = ("figures/motif_match_per_epoch.png" if _match_per_epoch(
             runs, archs, colours, tmp / "motif_match_per_epoch.png") else None)
+        figures["importance"] = ("figures/importance.png" if _importance_heatmaps(
+            runs, primary, archs, tmp / "importance.png") else None)
         (tmp / "logos").mkdir()
         used: set[str] = set()
         grids = []

@@ -128,20 +128,3 @@ def test_cli_writes_the_documented_columns(planted, small_dataset_file, small_da
     assert err.startswith("keras-motifs: error: ") and "outputs of 'head' have no positions" in err
     assert not (tmp_path / "x.tsv").exists()
 
-
-def test_summary_figures_of_a_layer():
-    import pandas as pd
-
-    from keras_motifs.importance import importance_summary
-
-    table = pd.DataFrame({"filter": ["filter0", "filter1", "filter2", "filter3"],
-                          "importance": [0.3, 0.1, 0.1, -0.02],
-                          "top_class": ["CTCF", "GATA1", "CTCF", "CTCF"]})
-    score = {"match_gt_frac": 0.75, "filters": [
-        {"filter": "filter0", "best_gt_tf": "CTCF"}, {"filter": "filter1", "best_gt_tf": "CTCF"},
-        {"filter": "filter2", "best_gt_tf": None}, {"filter": "filter3", "best_gt_tf": "GATA1"}]}
-    summary = importance_summary(table, score)
-    assert summary["gt_importance_share"] == pytest.approx(0.4 / 0.5)  # filter3 hurts nothing: not counted
-    assert summary["class_consistency"] == pytest.approx(0.5)  # filter0 reads CTCF for CTCF, filter1 for GATA1
-    assert np.isnan(importance_summary(table, {"match_gt_frac": None})["class_consistency"])
-    assert np.isnan(importance_summary(table.assign(importance=0.0), score)["gt_importance_share"])

@@ -432,3 +432,48 @@ def test_an_error_in_a_drawing_process_is_raised_in_the_caller(tmp_path):
     grids[1] = (grids[1][0], tmp_path / "missing" / "grid1.png")
     with pytest.raises(FileNotFoundError, match="grid1.png"):
         draw_grids(grids, 110, processes=2)
+
+
+def test_summary_figures_of_a_layer():
+    import pandas as pd
+
+    from keras_motifs.report import importance_summary
+
+    table = pd.DataFrame({"filter": ["filter0", "filter1", "filter2", "filter3"],
+                          "importance": [0.3, 0.1, 0.1, -0.02],
+                          "top_class": ["CTCF", "GATA1", "CTCF", "CTCF"]})
+    score = {"match_gt_frac": 0.75, "filters": [
+        {"filter": "filter0", "best_gt_tf": "CTCF"}, {"filter": "filter1", "best_gt_tf": "CTCF"},
+        {"filter": "filter2", "best_gt_tf": None}, {"filter": "filter3", "best_gt_tf": "GATA1"}]}
+    summary = importance_summary(table, score)
+    assert summary["gt_importance_share"] == pytest.approx(0.4 / 0.5)  # filter3 hurts nothing: not counted
+    assert summary["class_consistency"] == pytest.approx(0.5)  # filter0 reads CTCF for CTCF, filter1 for GATA1
+    assert np.isnan(importance_summary(table, {"match_gt_frac": None})["class_consistency"])
+    assert np.isnan(importance_summary(table.assign(importance=0.0), score)["gt_importance_share"])
+
+
+def test_importance_orders_logos_and_gives_the_heatmap_and_two_figures(tmp_path):
+    from keras_motifs.report import _logo_grid, _read_run
+
+    run = make_run(tmp_path / "runs", "cnn-25_t0", "cnn-25", 0, (25, 4), 0.9, 0.6, {"conv1": (1.0, 1 / 3)})
+    pd.DataFrame({"filter": ["filter0", "filter1", "filter2"], "layer": "conv1", "importance": [0.3, 0.1, 0.5],
+                  "top_class": ["Gata1", "SP1", "SP1"], "Gata1": [0.5, 0.0, 0.1], "SP1": [0.1, 0.2, 0.9],
+                  "auroc_drop:Gata1": [0.2, 0.0, 0.0], "auroc_drop:SP1": [0.0, 0.1, 0.3]}
+                 ).to_csv(run / "motifs" / "conv1.importance.tsv", sep="\t", index=False)
+    parsed = _read_run(run)
+    grid, _ = _logo_grid(parsed, parsed.layers[0])
+    assert [logo.name for logo in grid.logos] == ["filter2 \u2192 SP1", "filter0 \u2192 Gata1", "filter1 \u2192 SP1"]
+    out = tmp_path / "report"
+    write_report([run], out)
+    runs = pd.read_csv(out / "runs.tsv", sep="\t")
+    # filter0 alone matches ground truth (Gata1): 0.3 of 0.9, and its ablation hurts Gata1 most.
+    assert runs.loc[0, "gt_importance_share"] == pytest.approx(1 / 3) and runs.loc[0, "class_consistency"] == 1.0
+    table = pd.read_csv(out / "table.tsv", sep="\t")
+    assert table.loc[0, "gt_importance_share_mean"] == pytest.approx(1 / 3)
+    assert (out / "figures" / "importance.png").is_file()
+    page = (out / "report.html").read_text()
+    assert 'src="figures/importance.png"' in page and "Importance in ground truth" in page
+    assert "| importance in ground truth | class consistency |" in (out / "table.md").read_text()
+    (run / "motifs" / "conv1.importance.tsv").write_text("filter\tlayer\nfilter0\tconv1\n")
+    with pytest.raises(KerasMotifsError, match=r"conv1\.importance\.tsv: not a filter importance table"):
+        write_report([run], tmp_path / "other")
