@@ -1,4 +1,4 @@
-"""Backend neutrality: no TensorFlow in the package; models, training and the callback run on other backends."""
+"""Backend neutrality: no TensorFlow in the package; models, training, the callback and importance run on other backends."""
 
 import importlib.util
 import os
@@ -23,6 +23,9 @@ data = simulate(num_seqs=200, seed=1)
 history = fit(build_model("cnn-25"), data, epochs=1, callbacks=[MotifMatchCallback.for_dataset(data)], verbose=0)
 assert 0 <= history.history["motif_match_frac"][0] <= 1
 assert extract_filters(build_model("cnn-1"), data.x["test"], layer="conv2").window == 23
+from keras_motifs.importance import filter_importance
+table = filter_importance(history.model, data.x["test"], data.y["test"], class_names=data.class_names)
+assert len(table) == 30 and np.isfinite(table["importance"]).all()
 """
 
 
