@@ -69,7 +69,8 @@ class _Replay:
                         return self.cache[key]
                     return call(*args, **kwargs)
                 if self._done:
-                    self._needed |= {self._keys[id(t)] for t in keras.tree.flatten((args, kwargs)) if id(t) in self._keys}
+                    consumed = keras.tree.flatten((args, kwargs))
+                    self._needed |= {self._keys[id(t)] for t in consumed if id(t) in self._keys}
                 output = call(*args, **kwargs)
                 if not self._done:
                     self.cache[key] = output
@@ -145,7 +146,8 @@ def _check_labels(y, model: keras.Model, outputs: int, n: int) -> np.ndarray:
         raise KerasMotifsError(f"y has shape {y.shape}, expected ({n}, {outputs}): one row per sequence")
     if y.shape[1] != outputs:
         raise KerasMotifsError(
-            f"y has {y.shape[1]} columns but model {model.name!r} has {outputs} outputs; give one label column per output"
+            f"y has {y.shape[1]} columns but model {model.name!r} has {outputs} outputs; "
+            "give one label column per output"
         )
     if not np.isin(y, (0, 1)).all():
         raise KerasMotifsError("y holds values other than 0 and 1; filter importance needs binary labels")
@@ -256,7 +258,8 @@ def _table(y: np.ndarray, baseline: np.ndarray, ablated: np.ndarray, layer: str,
     increase = _cross_entropy(y[None], ablated) - loss
     drop = np.stack([auroc - _auroc(y, p) for p in ablated])
     table = pd.DataFrame({"filter": [f"filter{k}" for k in range(len(ablated))], "layer": layer,
-                          "importance": increase.mean(axis=1), "top_class": [names[k] for k in increase.argmax(axis=1)]})
+                          "importance": increase.mean(axis=1),
+                          "top_class": [names[k] for k in increase.argmax(axis=1)]})
     table = pd.concat([table, pd.DataFrame(increase, columns=names),
                        pd.DataFrame(drop, columns=[f"auroc_drop:{name}" for name in names])], axis=1)
     table.attrs["baseline"] = {"loss": dict(zip(names, loss.tolist())), "auroc": dict(zip(names, auroc.tolist()))}
