@@ -11,6 +11,8 @@ call that completes before the layer's feature map; then, per group of filters, 
 model runs again with those calls replaced by their recorded outputs (so the work
 before the layer is done once per batch, whatever the number of filters) and the
 feature map replaced by its ablated copies, one per filter, stacked along the batch.
+That second pass is a Keras model of its own whose inputs are the recorded outputs,
+so Keras compiles it as it compiles ``predict``; the copies are made inside it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.fileio import atomic_file
@@ -92,20 +94,57 @@ class _Replay:
         """The recorded feature map, as stored by the layer (position axis as probed)."""
         return keras.ops.convert_to_numpy(self.cache[(id(self.probe.read_layer), 0)])
 
-    def replay(self, inputs, feature_maps: np.ndarray) -> np.ndarray:
-        """Predictions for each of ``feature_maps`` (copies x batch ...) in place of the recorded one."""
-        copies = len(feature_maps)
-        recorded = self.cache
+    def replay(self, inputs, filters: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Predictions with each of ``filters`` in turn set to its constant of ``values``, one copy of the batch each."""
+        copies = len(filters)
+        keys = list(self.cache)
         # Outputs that only replayed layers consume stay as they are: nothing computes with them.
-        self.cache = {key: _tiled(value, copies) if key in self._needed else value for key, value in recorded.items()}
-        self.ablated = keras.ops.convert_to_tensor(feature_maps.reshape(-1, *feature_maps.shape[2:]))
-        self._counts, self.replaying = {}, True
+        data = {"cached": [_tiled(self.cache[key], copies) if key in self._needed else self.cache[key] for key in keys],
+                "feature_map": self.cache[(id(self.probe.read_layer), 0)],
+                "ablate": np.eye(self.num_filters, dtype=np.float32)[filters],
+                "values": np.asarray(values, dtype=np.float32),
+                "inputs": keras.tree.map_structure(lambda t: _tiled(t, copies), inputs)}
+        recorded, self._replay_keys = self.cache, keys
         try:
-            predictions = _predictions(self.model(keras.tree.map_structure(lambda t: _tiled(t, copies), inputs),
-                                                  training=False))
+            predictions = _predictions(self._compiled.predict_on_batch(data))
         finally:
             self.cache, self.replaying, self.ablated = recorded, False, None
         return predictions.reshape(copies, -1, predictions.shape[-1])
+
+    @property
+    def _compiled(self) -> keras.Model:
+        """The replayed forward pass as a model of its own, so that Keras compiles it like ``predict``."""
+        if getattr(self, "_replay_model", None) is None:
+            self._replay_model = _ReplayModel(self)
+            self._replay_model.jit_compile = False
+        return self._replay_model
+
+
+class _ReplayModel(keras.Model):
+    """Runs the user's model with recorded outputs (arguments, so a traced graph takes new ones) replayed."""
+
+    def __init__(self, replay: _Replay):
+        super().__init__(name="replay")
+        self._replay = replay
+
+    def _ablated(self, data):
+        """Copies of the feature map along the batch, copy i with filter ``ablate[i]`` set to ``values[i]``."""
+        feature_map, ablate, values = data["feature_map"], data["ablate"], data["values"]
+        copies = keras.ops.shape(ablate)[0]
+        shape = [copies, 1, 1, 1]
+        shape[4 - self._replay.probe.position_axis] = -1  # the filter axis of each copy
+        mask = keras.ops.reshape(ablate, shape)
+        tiled = keras.ops.expand_dims(feature_map, 0) * (1 - mask) + mask * keras.ops.reshape(values, (-1, 1, 1, 1))
+        return keras.ops.reshape(tiled, (-1, *keras.ops.shape(feature_map)[1:]))
+
+    def call(self, data):
+        replay = self._replay
+        replay.cache = dict(zip(replay._replay_keys, data["cached"]))
+        replay.ablated, replay._counts, replay.replaying = self._ablated(data), {}, True
+        try:
+            return replay.model(data["inputs"], training=False)
+        finally:
+            replay.replaying = False
 
 
 def _tiled(value, copies: int):
@@ -132,9 +171,13 @@ def _cross_entropy(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def _auroc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """AUROC per class; NaN for a class with one label value only."""
-    return np.array([roc_auc_score(y[:, k], p[:, k]) if 0 < y[:, k].sum() < len(y) else np.nan
-                     for k in range(y.shape[1])])
+    """AUROC per class (Mann-Whitney: mean ranks of positives, ties averaged); NaN for a class with one label value."""
+    positives = y.sum(axis=0)
+    negatives = len(y) - positives
+    ranks = rankdata(p, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auroc = ((ranks * y).sum(axis=0) - positives * (positives + 1) / 2) / (positives * negatives)
+    return np.where((positives > 0) & (negatives > 0), auroc, np.nan)
 
 
 def _check_labels(y, model: keras.Model, outputs: int, n: int) -> np.ndarray:
@@ -213,7 +256,6 @@ def filter_importance(
     n = len(inputs)
     replay = _Replay(model, probe)
     wrappers = {id(lay): (lay, replay.wrap(lay)) for lay in layer_paths(model).values()}
-    channel_axis = 3 - probe.position_axis
     with wrapped_calls(wrappers):
         baseline, sums = [], 0.0
         for start in range(0, n, batch_size):
@@ -229,17 +271,16 @@ def filter_importance(
         num_filters = len(sums)
         constants = sums / (n * probe.positions) if ablation == "mean" else np.zeros(num_filters)
         ablated = np.empty((num_filters, n, baseline.shape[1]), dtype=np.float32)
+        replay.num_filters = num_filters
+        map_bytes = 4 * probe.positions * num_filters  # one sequence's feature map
         for start in range(0, n, batch_size):
-            batch = inputs.model_inputs(start, start + batch_size)
+            stop = min(start + batch_size, n)
+            batch = inputs.model_inputs(start, stop)
             replay.record(batch)
-            maps = replay.feature_map()
-            group = max(1, min(num_filters, GROUP_BYTES // max(1, maps.nbytes)))
+            group = max(1, min(num_filters, GROUP_BYTES // (map_bytes * (stop - start))))
             for first in range(0, num_filters, group):
-                filters = range(first, min(first + group, num_filters))
-                copies = np.repeat(maps[None], len(filters), axis=0)
-                for copy, k in zip(copies, filters):
-                    np.moveaxis(copy, channel_axis, -1)[..., k] = constants[k]
-                ablated[first:first + len(filters), start:start + len(maps)] = replay.replay(batch, copies)
+                filters = np.arange(first, min(first + group, num_filters))
+                ablated[filters, start:stop] = replay.replay(batch, filters, constants[filters])
     return _table(y, baseline, ablated, probe.path, class_names)
 
 

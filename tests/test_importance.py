@@ -128,3 +128,16 @@ def test_cli_writes_the_documented_columns(planted, small_dataset_file, small_da
     assert err.startswith("keras-motifs: error: ") and "outputs of 'head' have no positions" in err
     assert not (tmp_path / "x.tsv").exists()
 
+
+
+def test_auroc_agrees_with_scikit_learn_ties_included():
+    from sklearn.metrics import roc_auc_score
+
+    from keras_motifs.importance import _auroc
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, (200, 3)).astype(float)
+    p = np.round(rng.random((200, 3)), 1)  # many ties
+    expected = [roc_auc_score(y[:, k], p[:, k]) for k in range(3)]
+    np.testing.assert_allclose(_auroc(y, p), expected, rtol=1e-12)
+    assert np.isnan(_auroc(np.zeros((5, 1)), p[:5, :1])).all()
