@@ -55,6 +55,8 @@ class _Replay:
         self._counts: dict[int, int] = {}
         self._done = False
         self._needed: set = set()  # recorded outputs that layers after the feature map consume
+        self._outside: set = set()  # tensors the recorded calls take that no recorded call made: the inputs
+        self._inputs_needed = False  # whether a layer after the feature map takes them too
 
     def wrap(self, layer):
         """The wrapper of one layer's ``call``."""
@@ -70,9 +72,12 @@ class _Replay:
                     if key in self.cache:
                         return self.cache[key]
                     return call(*args, **kwargs)
+                consumed = {id(t) for t in keras.tree.flatten((args, kwargs))}
                 if self._done:
-                    consumed = keras.tree.flatten((args, kwargs))
-                    self._needed |= {self._keys[id(t)] for t in consumed if id(t) in self._keys}
+                    self._needed |= {self._keys[i] for i in consumed if i in self._keys}
+                    self._inputs_needed |= bool(consumed & self._outside)
+                else:
+                    self._outside |= consumed - set(self._keys)
                 output = call(*args, **kwargs)
                 if not self._done:
                     self.cache[key] = output
@@ -87,7 +92,7 @@ class _Replay:
     def record(self, inputs) -> np.ndarray:
         """Run the model on a batch, recording every call up to the feature map; return the predictions."""
         self.cache, self._counts, self._done, self.replaying = {}, {}, False, False
-        self._keys, self._needed = {}, set()
+        self._keys, self._needed, self._outside, self._inputs_needed = {}, set(), set(), False
         return _predictions(self.model(inputs, training=False))
 
     def feature_map(self) -> np.ndarray:
@@ -103,7 +108,8 @@ class _Replay:
                 "feature_map": self.cache[(id(self.probe.read_layer), 0)],
                 "ablate": np.eye(self.num_filters, dtype=np.float32)[filters],
                 "values": np.asarray(values, dtype=np.float32),
-                "inputs": keras.tree.map_structure(lambda t: _tiled(t, copies), inputs)}
+                "inputs": keras.tree.map_structure(lambda t: _tiled(t, copies), inputs) if self._inputs_needed
+                else inputs}
         recorded, self._replay_keys = self.cache, keys
         try:
             predictions = _predictions(self._compiled.predict_on_batch(data))

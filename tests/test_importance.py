@@ -141,3 +141,29 @@ def test_auroc_agrees_with_scikit_learn_ties_included():
     expected = [roc_auc_score(y[:, k], p[:, k]) for k in range(3)]
     np.testing.assert_allclose(_auroc(y, p), expected, rtol=1e-12)
     assert np.isnan(_auroc(np.zeros((5, 1)), p[:5, :1])).all()
+
+
+def test_zero_ablation_equals_zeroing_the_filter_when_later_layers_read_the_input_too(small_dataset):
+    """A linear scan whose filter k is set to zero outputs zeros: the same as ablating it, even for a
+    model whose layers after the scan also take the raw sequence (replayed inputs are tiled)."""
+    x, y = small_dataset.x["test"].astype(np.float32), small_dataset.y["test"][:, :3]
+    inputs = keras.Input((200, 4))
+    scan = keras.layers.Conv1D(6, 7, padding="same", name="scan")(inputs)
+    both = keras.layers.Concatenate()([scan, inputs])  # after the scan, the sequence again
+    best = keras.layers.GlobalMaxPooling1D()(both)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="sigmoid")(best))
+    table = filter_importance(model, x, y, layer="scan", ablation="zero", batch_size=16)
+
+    def loss(predictions):
+        p = np.clip(predictions, 1e-7, 1 - 1e-7)
+        return -(y * np.log(p) + (1 - y) * np.log1p(-p)).mean(axis=0)
+
+    kernel, bias = model.get_layer("scan").get_weights()
+    baseline = loss(model.predict(x, verbose=0))
+    for k in range(6):
+        zeroed_kernel, zeroed_bias = kernel.copy(), bias.copy()
+        zeroed_kernel[..., k], zeroed_bias[k] = 0, 0
+        model.get_layer("scan").set_weights([zeroed_kernel, zeroed_bias])
+        expected = loss(model.predict(x, verbose=0)) - baseline
+        np.testing.assert_allclose(table.loc[k, ["class0", "class1", "class2"]].astype(float), expected, atol=1e-5)
+    model.get_layer("scan").set_weights([kernel, bias])
