@@ -100,7 +100,7 @@ class _Replay:
         return keras.ops.convert_to_numpy(self.cache[(id(self.probe.read_layer), 0)])
 
     def replay(self, inputs, filters: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Predictions with each of ``filters`` in turn set to its constant of ``values``, one copy of the batch each."""
+        """Predictions with each of ``filters`` in turn set to its value of ``values``, one batch copy each."""
         copies = len(filters)
         keys = list(self.cache)
         # Outputs that only replayed layers consume stay as they are: nothing computes with them.
