@@ -100,6 +100,7 @@ def _train(args) -> None:
         batch_size=args.batch_size, seed=args.seed, trial=args.trial, overwrite=args.overwrite, verbose=2,
         motif_every=args.motif_callback_every, jaspar_release=args.jaspar_release, engine=args.engine,
         monitor=args.monitor, min_delta=args.min_delta, lr_patience=args.lr_patience, lr_factor=args.lr_factor,
+        require_gpu=args.require_gpu,
     )
     auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))
     print(f"wrote {args.out}: test mean AUROC {auroc}, mean AUPR {aupr}")
@@ -294,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["memelite", "meme"], default=defaults.ENGINE,
                    help=f"Tomtom engine of the motif callback (default {defaults.ENGINE})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--require-gpu", action="store_true",
+                   help="fail at once when the backend sees no GPU (config.json records the device either way)")
     p.set_defaults(handler=_train, uses_keras=True)
 
     p = sub.add_parser("describe", help="receptive fields: the pooling bottleneck of an architecture, or each "

@@ -56,7 +56,7 @@ TABLE_COLUMNS = [
 RUN_COLUMNS = [
     "run_dir", "arch", "trial", "first_pool_size", "layer", "num_filters",
     "mean_auroc", "mean_aupr", "match_any_frac", "match_gt_frac", "evalue_threshold",
-    "gt_importance_share", "class_consistency", "flags",
+    "gt_importance_share", "class_consistency", "device", "flags",
 ]
 #: A run whose test AUROC is this far below the median of the runs reported with it is flagged.
 AUROC_FLAG_MARGIN = 0.05
@@ -301,7 +301,7 @@ def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
         base = {
             "run_dir": str(run.path), "arch": run.arch, "trial": run.trial,
             "first_pool_size": run.first_pool_size, "mean_auroc": run.mean_auroc,
-            "mean_aupr": run.mean_aupr,
+            "mean_aupr": run.mean_aupr, "device": str(run.config.get("device", "")),
             "flags": "; ".join(training_flags(run.config) + auroc_flags.get(run.path, [])),
         }
         scored = [layer for layer in run.layers if layer.score is not None]
@@ -838,6 +838,7 @@ def _runs_display(runs: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
         "filters": [("–" if pd.isna(v) else str(v)) for v in runs["num_filters"]],
         "AUROC": runs["mean_auroc"].map(fmt), "AUPR": runs["mean_aupr"].map(fmt),
         "match any": runs["match_any_frac"].map(fmt), "match GT": runs["match_gt_frac"].map(fmt),
+        "device": runs["device"].fillna("").replace("", "–"),
         "flags": runs["flags"].fillna("").replace("", "–"),
     })
 

@@ -249,6 +249,32 @@ def write_history(history: keras.callbacks.History, path: str | os.PathLike,
             writer.writerow([epoch, *cells])
 
 
+def training_device(require_gpu: bool = False) -> str:
+    """The device Keras trains on: the first GPU its backend sees, else the first CPU.
+
+    Parameters
+    ----------
+    require_gpu : bool
+        Refuse a machine where the backend sees no GPU: a GPU image whose CUDA
+        libraries do not match its backend trains on the CPU without a word.
+        Default is False.
+
+    Returns
+    -------
+    str
+        The device as Keras names it, e.g. ``"gpu:0"`` or ``"cpu:0"``.
+    """
+    devices = keras.distribution.list_devices()
+    gpus = [device for device in devices if device.split(":")[0].lower() in ("gpu", "cuda")]
+    if require_gpu and not gpus:
+        raise KerasMotifsError(
+            f"no GPU visible to the {keras.backend.backend()} backend (devices: {', '.join(devices)}); check the "
+            "GPU driver and CUDA libraries and the container's GPU flag (docker --gpus all, apptainer --nv), "
+            "or train without --require-gpu"
+        )
+    return gpus[0] if gpus else devices[0]
+
+
 def train_run(
     dataset: Dataset,
     arch: str | ArchitectureSpec,
@@ -269,6 +295,7 @@ def train_run(
     min_delta: float = PAPER.min_delta,
     lr_patience: int = PAPER.lr_patience,
     lr_factor: float = PAPER.lr_factor,
+    require_gpu: bool = False,
 ) -> dict:
     """Build, train and evaluate one architecture; write a trained-run folder.
 
@@ -299,12 +326,17 @@ def train_run(
         Replace an existing folder. Default is False.
     verbose : int or str
         Keras verbosity. Default is "auto".
+    require_gpu : bool
+        Refuse at once, before any work, when the backend sees no GPU (see
+        :func:`training_device`). Default is False. Either way ``config.json``
+        records the device trained on.
 
     Returns
     -------
     dict
         The test metrics written to ``metrics.json``.
     """
+    device = training_device(require_gpu)
     spec = get_spec(arch)
     if motif_every:
         callbacks = [*callbacks, MotifMatchCallback.for_dataset(dataset, every=motif_every, database=jaspar_release,
@@ -353,6 +385,7 @@ def train_run(
                 "keras_motifs_version": __version__,
                 "keras_version": keras.__version__,
                 "backend": keras.backend.backend(),
+                "device": device,
             },
         )
     return metrics

@@ -27,6 +27,21 @@ def test_simulate_then_train(tmp_path, capsys):
     assert status == 0, err
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["learning_rate"] == 1e-3 and config["arch"] == "cnn-10"
+    import keras
+
+    assert config["device"] in keras.distribution.list_devices()  # the device trained on, recorded
+
+
+def test_require_gpu_fails_at_once_without_a_gpu(tmp_path, capsys, small_dataset_file):
+    import keras
+
+    if any(d.startswith("gpu") for d in keras.distribution.list_devices()):
+        pytest.skip("this machine has a GPU")
+    status, _, err = run(["train", "--data", small_dataset_file, "--arch", "cnn-25", "--out", tmp_path / "run",
+                          "--require-gpu"], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("keras-motifs: error: no GPU visible to the ") and "--require-gpu" in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_with_spec_file(tmp_path, capsys, small_dataset_file):

@@ -64,7 +64,7 @@ def make_run(root, name, arch, trial, pools, auroc, aupr, scores=None, history=T
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({
         "arch": arch, "trial": trial, "spec": _spec(pools), "class_names": ["Gata1", "SP1"],
-        "seed": trial, "epochs": 3}))
+        "seed": trial, "epochs": 3, "device": "gpu:0" if trial else "cpu:0"}))
     (run / "metrics.json").write_text(json.dumps({
         "auroc": {"Gata1": auroc, "SP1": auroc}, "aupr": {"Gata1": aupr, "SP1": aupr},
         "mean_auroc": auroc, "mean_aupr": aupr}))
@@ -191,6 +191,7 @@ def test_read_runs_rows(sweep):
     assert list(frame.columns) == RUN_COLUMNS
     assert len(frame) == 5  # cnn-25 x2, cnn-1 conv1 + conv2, cnn-4 without motifs
     assert frame.loc[frame["arch"] == "cnn-4", "layer"].tolist() == [""]
+    assert frame.loc[frame["arch"] == "cnn-25", "device"].tolist() == ["cpu:0", "gpu:0"]  # as config.json says
 
 
 @pytest.mark.parametrize("missing", ["config.json", "metrics.json"])
