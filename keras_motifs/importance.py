@@ -46,10 +46,10 @@ class _Replay:
 
     model: keras.Model
     probe: LayerProbe
+    num_filters: int = 0
     cache: dict = field(default_factory=dict)
     replaying: bool = False
     ablated: object = None
-    copies: int = 1
 
     def __post_init__(self):
         self._counts: dict[int, int] = {}
@@ -277,7 +277,7 @@ def filter_importance(
         num_filters = len(sums)
         constants = sums / (n * probe.positions) if ablation == "mean" else np.zeros(num_filters)
         ablated = np.empty((num_filters, n, baseline.shape[1]), dtype=np.float32)
-        replay.num_filters = num_filters
+        replay.num_filters = num_filters  # known once the first pass has seen the feature map
         map_bytes = 4 * probe.positions * num_filters  # one sequence's feature map
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)

@@ -143,14 +143,19 @@ def test_auroc_agrees_with_scikit_learn_ties_included():
     assert np.isnan(_auroc(np.zeros((5, 1)), p[:5, :1])).all()
 
 
-def test_zero_ablation_equals_zeroing_the_filter_when_later_layers_read_the_input_too(small_dataset):
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_zero_ablation_equals_zeroing_the_filter_when_later_layers_read_the_input_too(small_dataset, data_format):
     """A linear scan whose filter k is set to zero outputs zeros: the same as ablating it, even for a
-    model whose layers after the scan also take the raw sequence (replayed inputs are tiled)."""
+    model whose layers after the scan also take the raw sequence (replayed inputs are tiled), and for
+    a channels-first model (filters on axis 1)."""
     x, y = small_dataset.x["test"].astype(np.float32), small_dataset.y["test"][:, :3]
-    inputs = keras.Input((200, 4))
-    scan = keras.layers.Conv1D(6, 7, padding="same", name="scan")(inputs)
-    both = keras.layers.Concatenate()([scan, inputs])  # after the scan, the sequence again
-    best = keras.layers.GlobalMaxPooling1D()(both)
+    first = data_format == "channels_first"
+    if first:
+        x = x.transpose(0, 2, 1)
+    inputs = keras.Input((4, 200) if first else (200, 4))
+    scan = keras.layers.Conv1D(6, 7, padding="same", data_format=data_format, name="scan")(inputs)
+    both = keras.layers.Concatenate(axis=1 if first else -1)([scan, inputs])  # after the scan, the sequence again
+    best = keras.layers.GlobalMaxPooling1D(data_format=data_format)(both)
     model = keras.Model(inputs, keras.layers.Dense(3, activation="sigmoid")(best))
     table = filter_importance(model, x, y, layer="scan", ablation="zero", batch_size=16)
 
