@@ -243,7 +243,8 @@ def filter_importance(
     pandas.DataFrame
         One row per filter: ``filter`` (``filter0``... as in the MEME files),
         ``layer``, ``importance`` (the increase of the binary cross-entropy averaged
-        over classes), ``top_class`` (the class whose loss increases most), then per
+        over classes), ``top_class`` (the class whose loss increases most; empty when
+        ablating the filter raises no class's loss), then per
         class its loss increase (a column named after the class), then per class
         ``auroc_drop:<class>`` (baseline AUROC minus ablated AUROC; NaN when the
         data holds one label value only for that class). ``attrs["baseline"]`` holds
@@ -306,7 +307,8 @@ def _table(y: np.ndarray, baseline: np.ndarray, ablated: np.ndarray, layer: str,
     drop = np.stack([auroc - _auroc(y, p) for p in ablated])
     table = pd.DataFrame({"filter": [f"filter{k}" for k in range(len(ablated))], "layer": layer,
                           "importance": increase.mean(axis=1),
-                          "top_class": [names[k] for k in increase.argmax(axis=1)]})
+                          "top_class": [names[k] if row[k] > 0 else "" for k, row in zip(increase.argmax(axis=1),
+                                                                                         increase)]})
     table = pd.concat([table, pd.DataFrame(increase, columns=names),
                        pd.DataFrame(drop, columns=[f"auroc_drop:{name}" for name in names])], axis=1)
     table.attrs["baseline"] = {"loss": dict(zip(names, loss.tolist())), "auroc": dict(zip(names, auroc.tolist()))}

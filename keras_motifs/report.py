@@ -156,9 +156,17 @@ def _read_importance(path: Path) -> pd.DataFrame:
     missing = [c for c in ("filter", "importance", "top_class") if c not in table.columns]
     if missing:
         raise KerasMotifsError(f"{path}: not a filter importance table (missing columns {', '.join(missing)})")
-    if not pd.api.types.is_numeric_dtype(table["importance"]):
-        raise KerasMotifsError(f"{path}: column importance must hold numbers")
+    classes = [c for c in _class_columns(table)]
+    if not classes or not all(pd.api.types.is_numeric_dtype(table[c]) for c in ["importance", *classes]):
+        raise KerasMotifsError(f"{path}: not a filter importance table (importance and one column per class "
+                               "must hold numbers)")
     return table
+
+
+def _class_columns(table: pd.DataFrame) -> list[str]:
+    """The per-class loss columns of an importance table."""
+    return [c for c in table.columns if c not in ("filter", "layer", "importance", "top_class", "ablation")
+            and not c.startswith("auroc_drop:")]
 
 
 def _read_history(path: Path) -> pd.DataFrame | None:
@@ -232,19 +240,21 @@ def _auroc_flags(runs: Sequence[_Run]) -> dict[Path, list[str]]:
 def protocol_sentence(configs: Sequence[dict]) -> str:
     """How the runs were trained, in one sentence (from their ``config.json``)."""
     keys = ("learning_rate", "batch_size", "epochs", "patience", "monitor", "min_delta", "lr_patience", "lr_factor")
-    protocols = {tuple(config.get(k) for k in keys) for config in configs}
+    protocols = {repr([config.get(k) for k in keys]): [config.get(k) for k in keys] for config in configs}
     if len(protocols) != 1:
         return f"The runs were trained with {len(protocols)} different protocols (see each config.json)."
-    lr, batch, epochs, patience, monitor, min_delta, lr_patience, lr_factor = protocols.pop()
-    if None in (lr, batch, epochs, patience):
-        return ""
+    lr, batch, epochs, patience, monitor, min_delta, lr_patience, lr_factor = protocols.popitem()[1]
+    numbers = (lr, batch, epochs, patience, min_delta or 0, lr_patience or 0, lr_factor or 0)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not isinstance(
+            monitor, (str, type(None))):
+        return ""  # a config.json written by hand or by another tool: no sentence rather than a wrong one
     watched = {None: "a lower validation loss", "val_loss": "a lower validation loss",
                "val_auroc": "a higher validation AUROC", "val_aupr": "a higher validation AUPR"}.get(monitor, monitor)
     if min_delta:
         watched += f" (by more than {min_delta:g})"
     text = (f"Training: Adam at learning rate {lr:g}, batch {batch}, at most {epochs} epochs, stopped after "
             f"{patience} epochs without {watched}, best weights kept")
-    if lr_patience:
+    if lr_patience and lr_factor:
         text += f"; learning rate \u00d7{lr_factor:g} after {lr_patience} such epochs"
     return text + "."
 
@@ -460,8 +470,8 @@ def _table_caption(runs: pd.DataFrame, protocol: str) -> str:
         "motif of the data's classes (the planted motifs of synthetic data; the relevant TFs' "
         "motifs of in vivo data), divided by the number of filters of the layer. "
         "Rows named \"model (layer)\" score a deeper convolutional layer of the same models. "
-        "Importance: each filter ablated in turn (its activations replaced by their mean over the test "
-        "set), the rise of the test loss averaged over classes. Importance in ground truth: the share of "
+        "Importance: each filter ablated in turn (its activations replaced by a constant: their mean over "
+        "the test set in keras-motifs run), the rise of the test loss averaged over classes. Importance in ground truth: the share of "
         "the layer's total importance (filters whose ablation raises the loss) carried by filters that "
         "match a ground-truth motif: do the readable filters do the work? Class consistency: of the "
         "filters that match a ground-truth TF and matter, the fraction whose ablation hurts that TF's "
@@ -685,9 +695,11 @@ def _importance_heatmaps(runs: Sequence[_Run], primary: dict[str, str], archs: S
             continue
         run, layer = chosen[arch]
         table = layer.importance.set_index("filter")
-        classes = [c for c in table.columns if c not in ("layer", "importance", "top_class")
-                   and not c.startswith("auroc_drop:")]
+        classes = _class_columns(layer.importance)
         order = [m.id for m in _by_importance(layer) if m.id in table.index]
+        if not order:  # a table of other filters (another layer's?): nothing to draw
+            ax.set_axis_off()
+            continue
         values = table.loc[order, classes].to_numpy(dtype=float)
         image = ax.imshow(values, aspect="auto", cmap="magma_r", vmin=0, vmax=max(np.nanmax(values), 1e-9),
                           interpolation="nearest")
@@ -703,10 +715,12 @@ def _importance_heatmaps(runs: Sequence[_Run], primary: dict[str, str], archs: S
 def _logo_grid(run: _Run, layer: _Layer) -> tuple[LogoGrid, dict]:
     """What one layer's logo grid shows, and its counts of filters that match."""
     hits = {f["filter"]: f for f in (layer.score or {}).get("filters", [])}
+    tops = {} if layer.importance is None else dict(zip(layer.importance["filter"], layer.importance["top_class"]))
     panels = []
     for motif in _by_importance(layer):
         label, gt = _hit_label(hits.get(motif.id))
-        top = layer.importance.set_index("filter")["top_class"].get(motif.id) if layer.importance is not None else None
+        top = tops.get(motif.id)
+        top = top if isinstance(top, str) and top else None  # none when no class loses by the ablation
         panels.append(FilterLogo(filter_id=motif.id, ppm=motif.ppm, hit=label, matched=label != "no match",
                                  ground_truth=gt, top_class=top))
     n, n_gt, n_any = len(panels), sum(logo.ground_truth for logo in panels), sum(logo.matched for logo in panels)
@@ -779,8 +793,8 @@ def _write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes
         "motif_match_per_epoch": "Fractions of first-layer filters with a Tomtom hit after each "
                                  "epoch (MotifMatchCallback); line: mean over trials, band: sd.",
         "importance": "Per model, its first trial's first scored layer: how much the test loss of each "
-                      "class rises when a filter's activations are replaced by their mean (keras-motifs "
-                      "importance). Rows in the order of the logos below, the most important first.",
+                      "class rises when a filter's activations are replaced by a constant (their mean, in "
+                      "keras-motifs run). Rows in the order of the logos below, the most important first.",
     }
     for key, heading in [("match_vs_pool", None), ("auroc_vs_pool", "Classification performance"),
                          ("motif_match_per_epoch", "Motif matches during training"),

@@ -478,3 +478,25 @@ def test_importance_orders_logos_and_gives_the_heatmap_and_two_figures(tmp_path)
     (run / "motifs" / "conv1.importance.tsv").write_text("filter\tlayer\nfilter0\tconv1\n")
     with pytest.raises(KerasMotifsError, match=r"conv1\.importance\.tsv: not a filter importance table"):
         write_report([run], tmp_path / "other")
+
+
+def test_importance_tables_that_do_not_fit_are_refused_or_drawn_without_rows(tmp_path):
+    run = make_run(tmp_path / "runs", "cnn-25_t0", "cnn-25", 0, (25, 4), 0.9, 0.6, {"conv1": (1.0, 1 / 3)})
+    table = run / "motifs" / "conv1.importance.tsv"
+    table.write_text("filter\tlayer\timportance\ttop_class\nfilter0\tconv1\t0.3\tGata1\n")
+    with pytest.raises(KerasMotifsError, match=r"importance\.tsv: not a filter importance table \(importance and "
+                                               r"one column per class must hold numbers\)"):
+        write_report([run], tmp_path / "a")
+    table.write_text("filter\tlayer\timportance\ttop_class\tGata1\nother7\tconv1\t0.3\tGata1\t0.3\n")
+    write_report([run], tmp_path / "b")  # another layer's filters: no rows to draw, no crash
+    assert (tmp_path / "b" / "report.html").is_file()
+
+
+def test_protocol_sentence_needs_numbers_where_numbers_belong():
+    from keras_motifs.report import protocol_sentence
+
+    good = {"learning_rate": 1e-3, "batch_size": 100, "epochs": 60, "patience": 10, "monitor": "val_loss"}
+    assert protocol_sentence([good]).startswith("Training: Adam at learning rate 0.001, batch 100, at most 60")
+    assert protocol_sentence([{**good, "learning_rate": "3e-4"}]) == ""
+    assert protocol_sentence([{**good, "lr_patience": 3}]).endswith("best weights kept.")  # no lr_factor: no cut
+    assert "2 different protocols" in protocol_sentence([good, {**good, "epochs": [1]}])
