@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -34,7 +35,7 @@ def _bounded(convert, minimum: float, strict: bool, what: str):
             value = convert(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if value < minimum or (strict and value == minimum):
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
@@ -421,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _import_keras_quietly() -> None:
     """Import Keras with its backend's native start-up lines (TensorFlow, CUDA) kept off the terminal."""
+    # 3, not 2: on every CPU machine TensorFlow logs a cuInit ERROR when training starts. --verbose (or the
+    # variable set by the user) shows everything.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)

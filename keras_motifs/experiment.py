@@ -17,6 +17,7 @@ Layout of the experiment folder::
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 import time
@@ -151,13 +152,14 @@ def _check_sweep(sweep: Sweep, where: str) -> None:
         value = getattr(sweep, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise KerasMotifsError(f"{where}: {name} must be an integer >= 0, got {value!r}")
-    if not isinstance(sweep.lr, (int, float)) or not sweep.lr > 0:
+    if not isinstance(sweep.lr, (int, float)) or not 0 < sweep.lr < math.inf:
         raise KerasMotifsError(f"{where}: lr must be a positive number, got {sweep.lr!r}")
     from keras_motifs.training import MONITORS
 
     if sweep.monitor not in MONITORS:
         raise KerasMotifsError(f"{where}: monitor must be one of {', '.join(MONITORS)}, got {sweep.monitor!r}")
-    if isinstance(sweep.min_delta, bool) or not isinstance(sweep.min_delta, (int, float)) or sweep.min_delta < 0:
+    if isinstance(sweep.min_delta, bool) or not isinstance(sweep.min_delta, (int, float)) or not (
+            0 <= sweep.min_delta < math.inf):
         raise KerasMotifsError(f"{where}: min_delta must be a number >= 0, got {sweep.min_delta!r}")
     if not isinstance(sweep.lr_factor, (int, float)) or not 0 < sweep.lr_factor < 1:
         raise KerasMotifsError(f"{where}: lr_factor must be between 0 and 1, got {sweep.lr_factor!r}")
@@ -327,15 +329,18 @@ def _check_output_dir(out_dir: Path) -> None:
 _FIXED_ON_RESUME = ("epochs", "patience", "lr", "batch_size", "monitor", "min_delta", "lr_patience", "lr_factor",
                     "num_seqs", "length", "data", "engine",
                     "jaspar_release", "seed", "method", "callback_every")
+#: What a folder recorded before a setting existed was trained with.
+_BEFORE_RECORDED = {"monitor": "val_loss", "min_delta": 0.0, "lr_patience": 0, "lr_factor": PAPER.lr_factor}
 
 
 def _check_resumable(sweep: Sweep, record: Path) -> None:
     """Refuse to resume a folder whose finished steps were made with other settings."""
     if not record.exists():
         return
-    previous = read_json(record, what="sweep record")
+    previous = {**_BEFORE_RECORDED, **read_json(record, what="sweep record")}
+    fixed = [key for key in _FIXED_ON_RESUME if not (key == "lr_factor" and sweep.lr_patience == 0)]  # unused then
     changed = [f"{key} was {previous.get(key)!r}, now {getattr(sweep, key)!r}"
-               for key in _FIXED_ON_RESUME if previous.get(key) != getattr(sweep, key)]
+               for key in fixed if previous.get(key) != getattr(sweep, key)]
     if changed:
         raise KerasMotifsError(
             f"{record.parent}: holds a run with other settings ({'; '.join(changed)}); "
@@ -368,7 +373,8 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
     _check_settings(sweep)  # before anything is written: a refused run leaves no record to be locked out by
     _check_output_dir(out_dir)
     _check_resumable(sweep, out_dir / "sweep.json")
-    remove_leftover_temporaries(out_dir)  # of steps a killed run left unfinished
+    for folder in (out_dir, out_dir / "data", out_dir / "runs"):  # what steps a killed run left unfinished
+        remove_leftover_temporaries(folder, recursive=folder != out_dir)
     steps, _, run_dirs = plan(sweep, out_dir)
     write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
     progress = Progress(len(steps) + 1, stream)

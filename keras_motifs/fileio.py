@@ -91,7 +91,7 @@ def _write_error(path: Path, tmp: Path, err: Exception) -> KerasMotifsError:
     """``err``, met while writing ``tmp``, as a KerasMotifsError naming ``path`` (or the file in it at fault)."""
     inside = [name for name in _filenames(err) if tmp in name.parents]
     shown = _shown_path(inside[0] if inside else path)
-    reason = re.sub(rf"[^\s'\"]*{re.escape(tmp.name)}", str(shown), os_error_reason(err))
+    reason = re.sub(rf"[^\s'\"]*{re.escape(tmp.name)}", lambda _: str(shown), os_error_reason(err))
     return KerasMotifsError(f"{shown}: {reason}")
 
 
@@ -152,13 +152,15 @@ def discard_temporaries() -> None:
             _remove(tmp)
 
 
-def remove_leftover_temporaries(folder: str | os.PathLike) -> list[Path]:
+def remove_leftover_temporaries(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
     """Remove what writers killed half way left under ``folder``: entries named like a temporary.
 
     Parameters
     ----------
     folder : str or PathLike
-        The folder to clean, searched at every depth (symbolic links are not followed).
+        The folder to clean (symbolic links are not followed); a missing one has nothing.
+    recursive : bool
+        Search every depth, not only the folder's own entries. Default is True.
 
     Returns
     -------
@@ -168,7 +170,7 @@ def remove_leftover_temporaries(folder: str | os.PathLike) -> list[Path]:
     removed = []
     for parent, folders, files in os.walk(folder):
         removed += [Path(parent) / name for name in [*folders, *files] if TEMPORARY_NAME.fullmatch(name)]
-        folders[:] = [name for name in folders if not TEMPORARY_NAME.fullmatch(name)]
+        folders[:] = [name for name in folders if recursive and not TEMPORARY_NAME.fullmatch(name)]
     for path in removed:
         _remove(path)
     return removed

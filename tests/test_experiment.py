@@ -1,6 +1,7 @@
 """keras-motifs run: a tiny sweep end to end, resuming, and bad settings."""
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -201,3 +202,28 @@ def test_profiles_train_with_their_protocol(profile, expected, tmp_path, small_d
     assert seen["lr"] == pytest.approx(expected["lr"])
     assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in seen["callbacks"])
     assert not (tmp_path / "run").exists()  # nothing left of the refused training
+
+
+def test_a_folder_recorded_before_the_protocol_settings_existed_resumes(tmp_path):
+    """sweep.json of an older version lacks monitor, min_delta, lr_patience, lr_factor: it was trained with the defaults."""
+    from keras_motifs.experiment import _check_resumable
+
+    sweep = resolve_sweep("paper")
+    old = {k: v for k, v in dataclasses.asdict(sweep).items() if k not in ("monitor", "min_delta", "lr_patience",
+                                                                          "lr_factor")}
+    (tmp_path / "sweep.json").write_text(json.dumps(old))
+    _check_resumable(sweep, tmp_path / "sweep.json")
+    _check_resumable(dataclasses.replace(sweep, lr_factor=0.5), tmp_path / "sweep.json")  # unused: no cuts
+    with pytest.raises(KerasMotifsError, match="monitor was 'val_loss', now 'val_auroc'"):
+        _check_resumable(dataclasses.replace(sweep, monitor="val_auroc"), tmp_path / "sweep.json")
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "inf"], ["--lr", "nan"]])
+def test_non_finite_numbers_are_refused_before_any_work(argv, tmp_path, capsys):
+    from keras_motifs.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--data", "d.h5", "--arch", "cnn-25", "--out", str(tmp_path / "r"), *argv])
+    assert stop.value.code == 2 and "expected" in capsys.readouterr().err
+    with pytest.raises(KerasMotifsError, match="min_delta must be a number >= 0, got nan"):
+        resolve_sweep("quick", min_delta=float("nan"))

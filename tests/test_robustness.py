@@ -292,3 +292,21 @@ def test_a_resumed_run_removes_the_leftovers_first(tmp_path, monkeypatch):
     monkeypatch.setattr(keras_motifs.report, "write_report", lambda *args, **kwargs: tmp_path / "report.html")
     assert experiment.run_experiment(experiment.Sweep(), tmp_path, stream=io.StringIO()) == ["report"]
     assert seen == [False] and (tmp_path / "runs" / "cnn-50").is_dir() and not leftover.exists()
+
+
+def test_leftovers_are_looked_for_only_where_the_sweep_writes(tmp_path):
+    """At the top of the experiment folder and under data/ and runs/; a user's own folders are not searched."""
+    for place in ("", "runs/cnn-1/trial0/motifs", "data", "mine/deep"):
+        (tmp_path / place).mkdir(parents=True, exist_ok=True)
+        (tmp_path / place / ".conv1.meme.abcd1234.tmp").write_text("half")
+    assert fileio.remove_leftover_temporaries(tmp_path / "mine", recursive=False) == []
+    for folder, recursive in ((tmp_path, False), (tmp_path / "data", True), (tmp_path / "runs", True)):
+        fileio.remove_leftover_temporaries(folder, recursive=recursive)
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.tmp")] == ["mine/deep/.conv1.meme.abcd1234.tmp"]
+
+
+def test_a_path_with_backslashes_is_named_as_it_is(tmp_path):
+    out = tmp_path / "a\\q" / "t.txt"
+    with pytest.raises(KerasMotifsError, match=r"no space left on device"):
+        with fileio.atomic_file(out) as tmp:
+            raise OSError(errno.ENOSPC, f"No space left on device: '{tmp}'")
