@@ -92,9 +92,10 @@ def _resolve_arch(text: str):
 
 def _train(args) -> None:
     from keras_motifs.data import load_dataset
-    from keras_motifs.training import train_run
+    from keras_motifs.training import train_run, training_device
 
     spec = _resolve_arch(args.arch)
+    training_device(args.require_gpu)  # a missing GPU fails before the dataset is read
     dataset = load_dataset(args.data)
     metrics = train_run(
         dataset, spec, args.out, epochs=args.epochs, patience=args.patience, learning_rate=args.lr,

@@ -439,6 +439,8 @@ class DatasetWriter:
             raise KerasMotifsError(
                 f"{self.path}: y_{split} rows have shape {y.shape}, expected ({len(x)}, {len(self.class_names)})"
             )
+        if not np.isin(y, (0, 1)).all():
+            raise KerasMotifsError(f"{self.path}: y_{split} holds labels other than 0 and 1")
         if self.x_dtype == np.uint8 and x.dtype != np.uint8 and not np.array_equal(x, x.astype(np.uint8)):
             raise KerasMotifsError(f"{self.path}: x_{split} holds values that uint8 cannot store exactly (fractions?)")
         if not len(x):
@@ -553,7 +555,7 @@ _SUM_TOLERANCE = 1e-3
 _checked: set[tuple[str, int, int]] = set()
 
 
-def check_dataset(path: str | os.PathLike) -> None:
+def check_dataset(path: str | os.PathLike, splits: Sequence[str] = SPLITS) -> None:
     """Check a dataset file at the door: layout, types, values and attributes.
 
     Every reader of the dataset layout calls this first, so that bad data fails with
@@ -570,6 +572,9 @@ def check_dataset(path: str | os.PathLike) -> None:
     ----------
     path : str or PathLike
         The ``.h5`` file.
+    splits : sequence of str
+        Whose values to check; the layout and attributes are checked whatever they
+        are. Default is all three (``()``: the layout only, no array is read).
 
     Raises
     ------
@@ -583,8 +588,8 @@ def check_dataset(path: str | os.PathLike) -> None:
         raise KerasMotifsError(f"{path}: dataset file not found") from None
     if not path.is_file():
         raise KerasMotifsError(f"{path}: is a folder, not a dataset file")
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _checked:
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, tuple(splits))
+    if key in _checked or (*key[:-1], SPLITS) in _checked:
         return
     try:
         h5 = h5py.File(path, "r")
@@ -592,10 +597,10 @@ def check_dataset(path: str | os.PathLike) -> None:
         raise KerasMotifsError(f"{path}: not an HDF5 file") from None
     with h5:
         class_names = _check_layout(h5, path)
-        for split in SPLITS:
+        _read_attributes(h5, path)
+        for split in splits:
             _check_sequences(h5[f"x_{split}"], f"{path}: x_{split}")
             _check_labels(h5[f"y_{split}"], class_names, f"{path}: y_{split}")
-        _read_attributes(h5, path)
     _checked.add(key)
 
 
@@ -635,12 +640,13 @@ def _check_layout(h5: h5py.File, path: Path) -> list[str]:
     return class_names
 
 
-def _chunks(array: h5py.Dataset) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (first row, rows) of an HDF5 array, about :data:`CHECK_CHUNK_BYTES` at a time."""
+def _chunks(array: h5py.Dataset | np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (first row, rows) of an HDF5 (or numpy) array, about :data:`CHECK_CHUNK_BYTES` at a time."""
     row_bytes = max(1, int(np.prod(array.shape[1:])) * array.dtype.itemsize)
     rows = max(1, CHECK_CHUNK_BYTES // row_bytes)
-    if array.chunks:  # whole HDF5 chunks, each decompressed once
-        rows = max(array.chunks[0], rows - rows % array.chunks[0])
+    stored = getattr(array, "chunks", None)
+    if stored and stored[0] <= rows:  # whole HDF5 chunks, each decompressed once
+        rows -= rows % stored[0]
     for start in range(0, array.shape[0], rows):
         yield start, array[start:start + rows]
 
@@ -734,23 +740,29 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
         float32; Keras casts each batch to the model's input type) or float32.
     """
     path = Path(path)
-    check_dataset(path)
+    check_dataset(path, splits=())
     with h5py.File(path, "r") as h5:
         x, y = {}, {}
+        class_names = _class_names(h5["class_names"][...])
         for split in SPLITS:
             rows = slice(None) if split in splits else slice(0, 0)
             x[split] = h5[f"x_{split}"][rows]
-            y[split] = h5[f"y_{split}"][rows].astype(np.uint8)
-        class_names = _class_names(h5["class_names"][...])
+            y[split] = h5[f"y_{split}"][rows]
+            if split in splits:  # the values, checked as check_dataset does, in memory: the file is read once
+                _check_sequences(x[split], f"{path}: x_{split}")
+                _check_labels(y[split], class_names, f"{path}: y_{split}")
+            y[split] = y[split].astype(np.uint8)
         ground_truth = None
         if "ground_truth" in h5:
-            ground_truth = {}
-            for split in h5["ground_truth"]:
-                group = h5["ground_truth"][split]
-                entries = {key: group[key][...] for key in GROUND_TRUTH_FIELDS if key in group}
-                if "matrix" in entries:
-                    entries["matrix"] = np.array([m.decode() for m in entries["matrix"]], dtype=object)
-                ground_truth[split] = entries
+            try:
+                ground_truth = {split: {key: (group[key].asstr()[...].astype(object) if key == "matrix"
+                                              else group[key][...]) for key in GROUND_TRUTH_FIELDS if key in group}
+                                for split, group in h5["ground_truth"].items()}
+            except (TypeError, AttributeError, ValueError):
+                raise KerasMotifsError(
+                    f"{path}: ground_truth is not the layout's group of splits with arrays "
+                    f"{', '.join(GROUND_TRUTH_FIELDS)} (matrix as strings)"
+                ) from None
         attrs = _read_attributes(h5, path)
     return Dataset(
         x=x,
@@ -780,7 +792,7 @@ def read_class_motif_ids(path: str | os.PathLike) -> dict[str, list[str]]:
         with no known motif has an empty list).
     """
     path = Path(path)
-    check_dataset(path)
+    check_dataset(path, splits=())
     with h5py.File(path, "r") as h5:
         if "class_motif_ids" not in h5.attrs:
             raise KerasMotifsError(

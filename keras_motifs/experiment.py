@@ -300,10 +300,11 @@ def _check_settings(sweep: Sweep) -> None:
     one), every architecture fits its sequence length, and the MEME suite is there
     when asked for.
     """
-    from keras_motifs.data import load_dataset, simulation_motifs
+    from keras_motifs.data import check_dataset, load_dataset, simulation_motifs
 
     if sweep.data:
-        length = load_dataset(sweep.data, splits=()).input_length  # the dataset's check at the door
+        check_dataset(sweep.data)  # every value, before anything is written
+        length = load_dataset(sweep.data, splits=()).input_length
     else:
         simulation_motifs(sweep.num_seqs, sweep.length, jaspar_release=sweep.jaspar_release)
         length = sweep.length

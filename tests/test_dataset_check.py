@@ -13,7 +13,7 @@ import pytest
 
 from keras_motifs import data
 from keras_motifs.cli import main
-from keras_motifs.data import CHECK_CHUNK_BYTES, check_dataset, load_dataset
+from keras_motifs.data import check_dataset, load_dataset
 from keras_motifs.errors import KerasMotifsError
 
 
@@ -94,11 +94,14 @@ def test_train_refuses_bad_data_at_the_door(case, tmp_path, small_dataset_file, 
 
 def test_filters_refuses_sequences_with_nan(tmp_path, small_dataset_file, capsys):
     edit, expected = BAD_DATASETS["NaN in x"]
+    from keras_motifs.models import build_model
+
     bad = tampered(small_dataset_file, tmp_path / "bad.h5", edit)
+    build_model("cnn-25").save(tmp_path / "m.keras")
     out = tmp_path / "conv1.meme"
     assert main(["filters", "--model", str(tmp_path / "m.keras"), "--data", str(bad), "--out", str(out)]) == 2
     one_error_line(capsys, str(bad), *expected)
-    assert list(tmp_path.iterdir()) == [bad]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.h5", "m.keras"]
 
 
 def test_score_and_run_refuse_a_bad_ground_truth_dataset(tmp_path, small_dataset_file, capsys):
@@ -156,7 +159,6 @@ def test_check_streams_in_chunks_and_names_the_sequence_in_a_later_chunk(tmp_pat
     bad = tampered(path, tmp_path / "bad.h5", set_value("x_train", (200, 9), 2))
     with pytest.raises(KerasMotifsError, match=r"bad\.h5: x_train\[200\], position 9: not one-hot \(2, 2, 2, 2\)"):
         check_dataset(bad)
-    assert CHECK_CHUNK_BYTES >= 2**20
 
 
 def test_a_passed_file_is_checked_again_once_changed(tmp_path, small_dataset_file):
@@ -166,3 +168,18 @@ def test_a_passed_file_is_checked_again_once_changed(tmp_path, small_dataset_fil
         set_value("y_test", (0, 0), 3)(h5)
     with pytest.raises(KerasMotifsError, match=r"y_test\[0\]: label 3"):
         check_dataset(path)
+
+
+def test_a_checked_file_is_not_read_again_and_a_layout_check_reads_no_array(tmp_path, small_dataset_file,
+                                                                            monkeypatch):
+    path = tampered(small_dataset_file, tmp_path / "d.h5", lambda h5: None)
+    reads = []
+    original = data._chunks
+    monkeypatch.setattr(data, "_chunks", lambda array: (reads.append(array.name), *original(array))[1:])
+    check_dataset(path, splits=())
+    assert reads == []
+    check_dataset(path)
+    assert len(reads) == 6
+    check_dataset(path)
+    check_dataset(path, splits=("test",))
+    assert len(reads) == 6  # passed already, unchanged
