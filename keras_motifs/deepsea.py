@@ -166,12 +166,13 @@ def convert_deepsea(
                 "num_read": {split: s["read"] for split, s in summary["splits"].items()},
                 "num_kept": {split: s["kept"] for split, s in summary["splits"].items()},
             }
+            empty = [split for split, info in summary["splits"].items() if info["kept"] == 0]
+            if empty:
+                raise KerasMotifsError(f"{bundle}: no {empty[0]} sequence is positive for the kept classes "
+                                       f"({', '.join(classes)}); nothing written")
             writer.set_attributes("deepsea", parameters, motif_ids, jaspar_release)
         summary["seconds"] = time.perf_counter() - started
 
-    for split, info in summary["splits"].items():
-        if info["kept"] == 0:
-            warnings.warn(f"{bundle}: no {split} sequence is positive for the kept classes", KerasMotifsWarning)
     absent = [name for name, count in summary["splits"]["train"]["positives"].items() if count == 0]
     if absent:
         warnings.warn(f"{bundle}: no train sequence is positive for {', '.join(absent)}", KerasMotifsWarning)

@@ -400,7 +400,8 @@ def _checked_number(value, column: str, where: str) -> int | float:
     """One value of a numeric column, converted to its type; a KerasMotifsError if out of range or NaN."""
     kind, low, high, expected = _NUMERIC_COLUMNS[column]
     try:
-        number = kind(value)
+        number = float(value)
+        number = kind(number) if kind is float or number.is_integer() else None  # 9.5 is no offset
     except (TypeError, ValueError, OverflowError):
         number = None
     if number is None or not (math.isfinite(number) and low <= number <= high):

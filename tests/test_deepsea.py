@@ -1,5 +1,6 @@
 """Tests of keras_motifs.deepsea on tiny fabricated DeepSEA bundles of both MATLAB flavours."""
 
+import re
 import json
 import struct
 import tarfile
@@ -375,3 +376,13 @@ def test_in_vivo_data_runs_through_the_whole_sweep(tmp_path, capsys):
     config = json.loads((tmp_path / "sweep" / "runs" / "cnn-25" / "trial0" / "config.json").read_text())
     assert config["input_length"] == 1000 and config["data_source"] == "deepsea"
     assert (tmp_path / "sweep" / "report.html").is_file()
+
+
+def test_a_split_without_positives_is_refused_naming_the_bundle(bundle, tmp_path):
+    folder, _ = bundle
+    write_v5(folder / "deepsea_train" / "valid.mat", "valid", np.zeros((3, 4, LENGTH), dtype=np.uint8),
+             np.zeros((3, 919), dtype=np.uint8))
+    with pytest.raises(KerasMotifsError, match=rf"{re.escape(str(folder))}: no valid sequence is positive for the kept classes "
+                                               r"\(Arid3a, .*\); nothing written"):
+        convert_deepsea(folder, tmp_path / "o.h5")
+    assert not (tmp_path / "o.h5").exists()

@@ -277,3 +277,11 @@ def test_compile_announced_once_when_cache_cold(monkeypatch, caplog, jaspar):
 def test_cache_detection_finds_numba_index(jaspar):
     tomtom(_planted(jaspar)[:1], jaspar)  # compiled or loaded: the index file now exists
     assert tt._memelite_cache_is_warm()
+
+
+def test_a_fractional_offset_is_refused_not_truncated(tmp_path, samples):
+    table = read_tomtom_tsv(samples / "tomtom_meme-5.5.8.tsv")
+    table["Optimal_offset"] = table["Optimal_offset"].astype(float)
+    table.loc[2, "Optimal_offset"] = 9.5
+    with pytest.raises(KerasMotifsError, match=r"t\.tsv: row 3 .*: Optimal_offset '9\.5' is not an integer"):
+        write_tomtom_tsv(table, tmp_path / "t.tsv")
