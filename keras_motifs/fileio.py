@@ -177,6 +177,20 @@ def remove_leftover_temporaries(folder: str | os.PathLike, recursive: bool = Tru
 
 
 @contextlib.contextmanager
+def _written_as(path: Path, tmp: Path) -> Iterator[None]:
+    """Inside the block ``tmp`` is written for ``path``: errors about it are reported under ``path``, and
+    ``tmp`` is removed when the block ends, whatever happened."""
+    try:
+        yield
+    except (OSError, RuntimeError) as err:
+        if not _is_write_error(err, path, tmp):
+            raise
+        raise _write_error(path, tmp, err) from None
+    finally:
+        _discard(tmp)
+
+
+@contextlib.contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` on success.
 
@@ -202,15 +216,9 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         raise KerasMotifsError(f"{_shown_path(path)}: is a folder; give a file name")
     _check_parent(path)
     tmp = _new_temporary(path, lambda name: os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
-    try:
+    with _written_as(path, tmp):
         yield tmp
         os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:
-        if not _is_write_error(err, path, tmp):
-            raise
-        raise _write_error(path, tmp, err) from None
-    finally:
-        _discard(tmp)
 
 
 @contextlib.contextmanager
@@ -245,7 +253,7 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
         raise KerasMotifsError(f"{_shown_path(path)}: is a file; give a folder name")
     _check_parent(path)
     tmp = _new_temporary(path, lambda name: os.mkdir(name, 0o777))
-    try:
+    with _written_as(path, tmp):
         yield tmp
         if path.exists():
             old = _new_temporary(path, lambda name: os.mkdir(name, 0o700))
@@ -260,12 +268,6 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
                 _discard(old)
         else:
             os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:
-        if not _is_write_error(err, path, tmp):
-            raise
-        raise _write_error(path, tmp, err) from None
-    finally:
-        _discard(tmp)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Tests of keras_motifs.deepsea on tiny fabricated DeepSEA bundles of both MATLAB flavours."""
 
-import re
 import json
+import re
 import struct
 import tarfile
 from contextlib import contextmanager
