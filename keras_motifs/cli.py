@@ -152,6 +152,13 @@ def _score(args) -> None:
     print(text)
 
 
+def _ground_truth(args) -> None:
+    from keras_motifs.scoring import write_ground_truth
+
+    mapping = write_ground_truth(args.data, args.out)
+    print(f"wrote {args.out}: JASPAR IDs of {len(mapping)} classes")
+
+
 def _importance(args) -> None:
     from keras_motifs.importance import write_importance
 
@@ -346,11 +353,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the layer's .filters.tsv (every filter, also empty ones) or its MEME file")
     p.add_argument("--out", required=True, help="output JSON")
     p.add_argument("--ground-truth", default="synthetic",
-                   help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs (default synthetic)")
+                   help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs "
+                        "(e.g. from ground-truth) (default synthetic)")
     p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release or MEME file naming the targets")
     p.add_argument("--thresh", type=_positive_float, default=defaults.EVALUE_THRESHOLD,
                    help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.set_defaults(handler=_score)
+
+    p = sub.add_parser("ground-truth", help="write a dataset's class -> JASPAR IDs mapping as JSON, for score")
+    p.add_argument("--data", required=True, help="dataset HDF5 file")
+    p.add_argument("--out", required=True, help="output JSON (an empty object when no class has motif IDs)")
+    p.set_defaults(handler=_ground_truth)
 
     p = sub.add_parser("importance", help="filter importance: each filter of a layer ablated, loss and AUROC "
                                           "per class")

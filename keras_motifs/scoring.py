@@ -43,7 +43,7 @@ def _check_ground_truth(ground_truth, what: str) -> dict[str, set[str]]:
     return result
 
 
-def read_ground_truth(path: str | os.PathLike) -> dict[str, list[str]]:
+def read_ground_truth(path: str | os.PathLike, allow_empty: bool = False) -> dict[str, list[str]]:
     """Read a ground-truth mapping from a JSON file.
 
     Parameters
@@ -52,13 +52,18 @@ def read_ground_truth(path: str | os.PathLike) -> dict[str, list[str]]:
         A JSON object mapping each TF name to a list of JASPAR matrix IDs, e.g.
         ``{"CEBPB": ["MA0466"], "NFYB": ["MA0502", "MA0060.1"]}``. Versions are
         allowed and ignored (IDs are compared by base ID).
+    allow_empty : bool
+        Accept ``{}`` (no TF has known motifs, as :func:`write_ground_truth` writes for
+        such a dataset) instead of refusing it. Default is False.
 
     Returns
     -------
     dict
-        TF name -> sorted list of base IDs.
+        TF name -> sorted list of base IDs; empty only when ``allow_empty``.
     """
     mapping = read_json(path, what="ground-truth mapping")
+    if allow_empty and mapping == {}:
+        return {}
     checked = _check_ground_truth(mapping, f"{path}")
     return {tf: sorted(ids) for tf, ids in checked.items()}
 
@@ -184,8 +189,9 @@ def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, li
     ground_truth : str or PathLike or None
         ``"synthetic"`` (the paper's 12 TFs, :data:`~keras_motifs.jaspar.PAPER_GROUND_TRUTH_IDS`),
         a dataset ``.h5`` file (its ``class_motif_ids`` attribute; classes with no
-        motif IDs are left out), a JSON mapping file (:func:`read_ground_truth`), or
-        None (no ground truth).
+        motif IDs are left out), a JSON mapping file (:func:`read_ground_truth`; ``{}``,
+        as :func:`write_ground_truth` writes for a dataset without motif IDs, means
+        none), or None (no ground truth).
 
     Returns
     -------
@@ -205,7 +211,32 @@ def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, li
         if not mapping:
             return None
         return {tf: sorted(ids) for tf, ids in _check_ground_truth(mapping, f"{path}: class_motif_ids").items()}
-    return read_ground_truth(path)
+    return read_ground_truth(path, allow_empty=True) or None
+
+
+def write_ground_truth(dataset: str | os.PathLike, out_path: str | os.PathLike) -> dict[str, list[str]]:
+    """Write a dataset's class -> JASPAR IDs mapping as JSON (``keras-motifs ground-truth``).
+
+    Scoring against the JSON gives what scoring against the dataset gives, without
+    reading the dataset: the pipeline's SCORE tasks stage this small file.
+
+    Parameters
+    ----------
+    dataset : str or PathLike
+        Dataset HDF5 file (its ``class_motif_ids`` attribute).
+    out_path : str or PathLike
+        Output JSON, written atomically; ``{}`` when no class has motif IDs.
+
+    Returns
+    -------
+    dict
+        TF name -> sorted list of base IDs, as written.
+    """
+    if Path(dataset).suffix.lower() not in (".h5", ".hdf5"):
+        raise KerasMotifsError(f"{dataset}: expected a dataset .h5 file")
+    mapping = resolve_ground_truth(dataset) or {}
+    write_json(out_path, mapping)
+    return mapping
 
 
 def score_files(
