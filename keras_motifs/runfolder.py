@@ -14,6 +14,9 @@ in one place (``tests/test_pipeline.py`` checks the Nextflow modules against it)
     RUN/motifs/<layer>.score.json   match fractions
 
 A nested layer's path (``stem/conv1``) is written ``stem.conv1`` in file names.
+
+An experiment folder (``keras-motifs run``, and the pipeline's ``--outdir``) keeps each
+run at ``runs/<arch>/trial<k>/`` (:func:`run_path`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,15 @@ from pathlib import Path
 
 MODEL, CONFIG, METRICS, HISTORY = "model.keras", "config.json", "metrics.json", "history.csv"
 MOTIFS = "motifs"
+RUNS = "runs"
 #: What each kind of per-layer file ends with.
 LAYER_SUFFIXES = {"meme": ".meme", "filters": ".filters.tsv", "tomtom": ".tomtom.tsv", "score": ".score.json",
                   "importance": ".importance.tsv"}
+
+
+def run_path(root: str | os.PathLike, arch: str, trial: int | str) -> Path:
+    """Where an experiment folder ``root`` keeps the run of ``arch``, trial ``trial``."""
+    return Path(root) / RUNS / arch / f"trial{trial}"
 
 
 def layer_file(folder: str | os.PathLike, layer: str, kind: str) -> Path:

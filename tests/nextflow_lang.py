@@ -12,9 +12,11 @@ process never hosts a JVM next to TensorFlow; the child prints one JSON document
     {"files": {relpath: {"kind": "script"|"config", "errors": [...], "warnings": [...],
                          "processes": [...], "workflows": [...], "includes": [...]}}}
 
-where each process is ``{"name", "script", "stub", "inputs", "outputs", "line"}`` (the
-source text of its ``script:`` and ``stub:`` bodies and of its ``output:`` section, and
-its number of inputs) and each include is ``{"source", "names": [[name, alias], ...]}``.
+where each process is ``{"name", "script", "stub", "inputs", "input_text", "outputs", "when",
+"line"}`` (the source text of its ``script:`` and ``stub:`` bodies, of its ``input:``,
+``output:`` and ``when:`` sections, and its number of inputs), each workflow is
+``{"name", "takes"}`` (the entry workflow's name is "") and each include is
+``{"source", "names": [[name, alias], ...]}``.
 """
 
 from __future__ import annotations
@@ -137,8 +139,13 @@ def _main(root: Path, jar: Path) -> None:
                     "stub": _source(lines, proc.stub),
                     "outputs": _source(lines, proc.outputs),
                     "inputs": len(inputs),
+                    "input_text": _source(lines, proc.inputs),
+                    "when": _source(lines, proc.when),
                 })
-            workflows = [str(w.getName()) if w.getName() is not None else "" for w in node.getWorkflows()]
+            for flow in node.getWorkflows():
+                # A named workflow is a method whose parameters are its `take:` inputs.
+                name = "" if flow.isEntry() else str(flow.getName())
+                workflows.append({"name": name, "takes": len(flow.getParameters())})
             for inc in node.getIncludes():
                 includes.append({
                     "source": str(inc.source.getText()),

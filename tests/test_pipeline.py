@@ -1,9 +1,11 @@
-"""Static checks of the Nextflow pipeline and its containers.
+"""Static checks of the Nextflow pipeline.
 
-Nextflow and Docker do not run here, so nothing is executed: the pipeline is parsed with
-Nextflow's own language-server parser, its command lines are checked against the
-keras-motifs CLI, its schema against its params, and its Dockerfile with hadolint.
-Running it for real is `nextflow run . -profile test,docker` (docs/pipeline.md).
+Nextflow does not run here, so nothing is executed: the pipeline is parsed with Nextflow's
+own language-server parser, its modules are checked against nf-core's layout (meta.yml
+against each process's declarations, nf-test stub tests, conf/modules.config), its command
+lines against the keras-motifs CLI, its published layout against keras_motifs.runfolder and
+its schema against its params. The container recipes: tests/test_containers.py. Running it
+for real is `nextflow run . -profile test,docker` (docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -23,7 +25,17 @@ MAIN = ROOT / "main.nf"
 CONFIG = ROOT / "nextflow.config"
 SCHEMA = ROOT / "nextflow_schema.json"
 
-MODULES = ROOT / "nextflow" / "modules"
+MODULES_CONFIG = ROOT / "conf" / "modules.config"
+WORKFLOWS = ROOT / "nextflow" / "workflows"
+#: nf-core's module layout: one folder per process, named after it in lower case.
+MODULES = ROOT / "nextflow" / "modules" / "local"
+MODULE_FILES = ("main.nf", "meta.yml", "environment.yml", "tests/main.nf.test")
+#: The `when:` clause nf-core modules carry (skipped with ext.when = false), which Nextflow's
+#: language server already flags as going away in a future version: the one warning tolerated.
+WHEN_CLAUSE = "task.ext.when == null || task.ext.when"
+WHEN_DEPRECATION = "Process `when` section will not be supported in a future version"
+#: The processes that write a piece of a run folder, published under --outdir as each ends.
+RUN_STEPS = ("TRAIN", "FILTERS", "TOMTOM", "TOMTOM_MEMELITE", "SCORE", "IMPORTANCE")
 
 #: The one parse error tolerated, and only for a plugin that nextflow.config declares:
 #: the language server looks plugin specs up in Nextflow's online plugin registry, which an
@@ -96,15 +108,40 @@ def plugins_declared() -> list[str]:
     return re.findall(r"id\s+'([\w-]+)@[\w.]+'", _block(CONFIG.read_text(), r"\nplugins"))
 
 
+def module_mains() -> list[Path]:
+    return sorted(MODULES.glob("*/main.nf"))
+
+
+def process_of(module: Path) -> str:
+    """The process a module file defines: its folder's name in upper case."""
+    return module.parent.name.upper()
+
+
+def with_name_blocks() -> list[tuple[str, str]]:
+    """``(selector, body)`` of every ``withName:`` block of conf/modules.config."""
+    text = MODULES_CONFIG.read_text()
+    return [(m.group(1), _block(text[m.start():], r"withName:\s*'" + re.escape(m.group(1)) + "'"))
+            for m in re.finditer(r"withName:\s*'([^']+)'\s*\{", text)]
+
+
+def selected(selector: str, process: str) -> bool:
+    """Whether a withName selector (a name, or a regex such as 'A|B') selects ``process``."""
+    return re.fullmatch(selector, process) is not None
+
+
 def ext_args(process: str) -> str:
-    """The ``ext.args`` closure text that nextflow.config gives ``process``, or ''."""
-    text = CONFIG.read_text()
-    match = re.search(r"withName:\s*'" + re.escape(process) + r"'\s*\{", text)
-    if match is None:
-        return ""
-    body = _block(text[match.start():], r"withName:\s*'" + re.escape(process) + "'")
-    found = re.search(r"ext\.args\s*=\s*\{", body)
-    return _block(body[found.start():], r"ext\.args\s*=") if found else ""
+    """The ``ext.args`` closure text that conf/modules.config gives ``process``, or ''."""
+    for selector, body in with_name_blocks():
+        found = re.search(r"ext\.args\s*=\s*\{", body)
+        if selected(selector, process) and found:
+            return _block(body[found.start():], r"ext\.args\s*=")
+    return ""
+
+
+def publish_dirs(process: str) -> list[str]:
+    """The ``publishDir`` settings text that conf/modules.config gives ``process``."""
+    return [body[body.index("publishDir"):] for selector, body in with_name_blocks()
+            if selected(selector, process) and "publishDir" in body]
 
 
 def command_lines(script: str, program: str) -> list[list[str]]:
@@ -142,8 +179,8 @@ def parsed() -> dict:
 
 
 def test_every_nextflow_file_is_parsed(parsed):
-    expected = {str(p.relative_to(ROOT)) for p in [MAIN, *MODULES.glob("*.nf")]}
-    expected |= {"nextflow.config", "conf/base.config"}
+    expected = {str(p.relative_to(ROOT)) for p in [MAIN, *module_mains(), *WORKFLOWS.glob("*.nf")]}
+    expected |= {"nextflow.config", "conf/base.config", "conf/modules.config"}
     assert expected <= set(parsed)
 
 
@@ -168,39 +205,56 @@ def test_no_unknown_config_options(parsed):
 
 
 def test_no_deprecation_warnings_in_scripts(parsed):
-    # e.g. `params` inside modules, or `Channel.` instead of `channel.`.
-    warnings = {p: i["warnings"] for p, i in parsed.items() if i["kind"] == "script" and i["warnings"]}
-    assert warnings == {}
+    # e.g. `params` outside the entry workflow, or `Channel.` instead of `channel.`.
+    warnings = {p: [w for w in i["warnings"] if w != WHEN_DEPRECATION]
+                for p, i in parsed.items() if i["kind"] == "script"}
+    assert {p: w for p, w in warnings.items() if w} == {}
 
 
-def test_one_process_per_module_named_after_its_file(parsed):
-    for path in MODULES.glob("*.nf"):
+def test_one_process_per_module_named_after_its_folder(parsed):
+    for path in module_mains():
         names = [p["name"] for p in parsed[str(path.relative_to(ROOT))]["processes"]]
-        assert names == [path.stem.upper()], path
+        assert names == [process_of(path)], path
 
 
-def test_every_process_called_in_main_is_included_and_defined(parsed):
-    main = parsed["main.nf"]
+def _included_file(including: Path, source: str) -> Path:
+    """The file an include names: ``source.nf``, or ``source/main.nf`` for a module folder."""
+    target = (including.parent / source).resolve()
+    return target.with_suffix(".nf") if target.with_suffix(".nf").is_file() else target / "main.nf"
+
+
+@pytest.mark.parametrize("script", ["main.nf", "nextflow/workflows/keras_motifs.nf"])
+def test_every_call_is_included_defined_and_of_the_right_arity(parsed, script):
+    info = parsed[script]
+    arity = {p["name"]: p["inputs"] for i in parsed.values() for p in i.get("processes", [])}
+    arity |= {w["name"]: w["takes"] for i in parsed.values() for w in i.get("workflows", []) if w["name"]}
     defined = {}
-    for inc in main["includes"]:
+    for inc in info["includes"]:
         if inc["source"].startswith("plugin/"):
             continue
-        module = parsed[str((ROOT / (inc["source"] + ".nf")).resolve().relative_to(ROOT))]
-        module_processes = {p["name"] for p in module["processes"]}
+        target = parsed[str(_included_file(ROOT / script, inc["source"]).relative_to(ROOT))]
+        names = {p["name"] for p in target["processes"]} | {w["name"] for w in target["workflows"]}
         for name, alias in inc["names"]:
-            assert name in module_processes, f"{name} is not defined in {inc['source']}"
+            assert name in names, f"{name} is not defined in {inc['source']}"
             defined[alias or name] = name
-    text = _without_comments(MAIN.read_text())
+    text = _without_comments((ROOT / script).read_text())
     called = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\s*\(", text))
-    assert called, "main.nf calls no process"
+    assert called, f"{script} calls no process or workflow"
     assert called <= set(defined), f"called but not included: {called - set(defined)}"
-    # every included module is used, and with as many arguments as it has inputs
-    inputs = {p["name"]: p["inputs"] for info in parsed.values() for p in info.get("processes", [])}
+    # every include is used, and with as many arguments as it has inputs
     for alias, name in defined.items():
-        calls = re.findall(r"\b" + alias + r"\s*\(", text)
+        calls = list(re.finditer(r"\b" + alias + r"\s*\(", text))
         assert calls, f"{alias} is included but never called"
-        for match in re.finditer(r"\b" + alias + r"\s*\(", text):
-            assert _count_arguments(text, match.end()) == inputs[name], f"{alias} called with wrong arity"
+        for match in calls:
+            assert _count_arguments(text, match.end()) == arity[name], f"{alias} called with wrong arity"
+
+
+def test_main_runs_the_named_workflow_and_every_module_is_in_it(parsed):
+    assert [w["name"] for w in parsed["main.nf"]["workflows"]] == [""]
+    (include,) = [i for i in parsed["main.nf"]["includes"] if not i["source"].startswith("plugin/")]
+    assert include["names"] == [["KERAS_MOTIFS", None]]
+    included = {name for inc in parsed["nextflow/workflows/keras_motifs.nf"]["includes"] for name, _ in inc["names"]}
+    assert included == {process_of(m) for m in module_mains()}
 
 
 def _without_comments(text: str) -> str:
@@ -209,24 +263,25 @@ def _without_comments(text: str) -> str:
 
 
 def _count_arguments(text: str, start: int) -> int:
-    """Top-level comma-separated arguments of a call whose '(' ends at ``start``."""
-    depth, count, empty = 1, 1, True
+    """Top-level comma-separated arguments of a call whose '(' ends at ``start`` (a trailing comma allowed)."""
+    depth, count, current = 1, 0, False
     for char in text[start:]:
         if char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
             if depth == 0:
-                return 0 if empty else count
+                return count + current
         elif char == "," and depth == 1:
-            count += 1
+            count, current = count + current, False
+            continue
         if not char.isspace():
-            empty = False
+            current = True
     raise AssertionError("unbalanced call")
 
 
 def test_every_process_has_a_stub_and_emits_versions(parsed):
-    for path in MODULES.glob("*.nf"):
+    for path in module_mains():
         (proc,) = parsed[str(path.relative_to(ROOT))]["processes"]
         assert proc["type"] == "script", proc["name"]
         assert proc["stub"].strip(), f"{proc['name']} has no stub: block"
@@ -235,7 +290,7 @@ def test_every_process_has_a_stub_and_emits_versions(parsed):
 
 
 def test_every_stub_creates_every_declared_output(parsed):
-    for path in MODULES.glob("*.nf"):
+    for path in module_mains():
         (proc,) = parsed[str(path.relative_to(ROOT))]["processes"]
         declared = re.findall(r'path\s*\(?\s*"([^"]+)"', proc["outputs"])
         created = set()
@@ -245,8 +300,8 @@ def test_every_stub_creates_every_declared_output(parsed):
                 created |= {t for t in tokens[1:] if not t.startswith("-")}
             if "> versions.yml" in line:
                 created.add("versions.yml")
-        # a created directory also creates its parents
-        created |= {str(Path(c).parent) for c in created} - {"."}
+        # a created directory also creates its ancestors
+        created |= {str(parent) for c in created for parent in Path(c).parents} - {"."}
         for pattern in declared:
             glob = re.sub(r"\$\{[^}]+\}", "*", pattern)
             stub_paths = {re.sub(r"\$\{[^}]+\}", "*", c) for c in created}
@@ -259,7 +314,7 @@ def test_every_stub_creates_every_declared_output(parsed):
 
 
 def _keras_motifs_commands(parsed):
-    for path in sorted(MODULES.glob("*.nf")):
+    for path in module_mains():
         (proc,) = parsed[str(path.relative_to(ROOT))]["processes"]
         for tokens in command_lines(proc["script"], "keras-motifs"):
             yield proc["name"], tokens
@@ -284,11 +339,12 @@ def test_every_keras_motifs_subcommand_and_option_exists(parsed):
                 )
         assert required <= used, f"{name}: keras-motifs {sub} requires {sorted(required - used)}"
         seen.add(name)
-    assert {"SIMULATE", "JASPAR", "TRAIN", "FILTERS", "TOMTOM_MEMELITE", "SCORE", "REPORT"} <= seen
+    assert {"SIMULATE", "JASPAR", "GROUND_TRUTH", "TRAIN", "FILTERS", "TOMTOM_MEMELITE", "SCORE", "IMPORTANCE",
+            "REPORT"} <= seen
 
 
 def test_filters_extracts_every_conv_layer_into_run_folder_layout(parsed):
-    (proc,) = parsed["nextflow/modules/filters.nf"]["processes"]
+    (proc,) = parsed["nextflow/modules/local/filters/main.nf"]["processes"]
     (tokens,) = command_lines(proc["script"], "keras-motifs")
     assert "--out-dir" in tokens
     assert re.search(r"params\.layers", ext_args("FILTERS"))
@@ -296,14 +352,14 @@ def test_filters_extracts_every_conv_layer_into_run_folder_layout(parsed):
 
 
 def test_meme_tomtom_runs_with_the_papers_flags(parsed):
-    (proc,) = parsed["nextflow/modules/tomtom.nf"]["processes"]
+    (proc,) = parsed["nextflow/modules/local/tomtom/main.nf"]["processes"]
     (tokens,) = command_lines(proc["script"], "tomtom")
     command = " ".join(tokens)
     for flag in PAPER_TOMTOM_FLAGS:
         assert f" {flag} " in f" {command} ", flag
     assert "-thresh ${params.thresh}" in ext_args("TOMTOM")
     assert re.search(r"> \S+\.tomtom\.tsv", command)
-    assert "meme:5.5.5--pl5321hda358d9_0" in MODULES.joinpath("tomtom.nf").read_text()
+    assert "meme:5.5.5--pl5321hda358d9_0" in MODULES.joinpath("tomtom", "main.nf").read_text()
 
 
 def test_pipeline_architectures_exist_in_the_registry():
@@ -427,21 +483,179 @@ def test_profiles_and_labels():
     for label in ["process_single", "process_low", "process_medium", "process_high", "process_gpu"]:
         assert f"withLabel: {label}" in base
     assert "(130..145) + 104 + 175" in base and "task.attempt" in base
-    assert "label 'process_gpu'" in (MODULES / "train.nf").read_text()
+    assert "label 'process_gpu'" in (MODULES / "train" / "main.nf").read_text()
+
+
+#: A run's folder as the modules write it: keras_motifs.runfolder.run_path of the task's meta.
+RUN_DIR = "runs/${meta.arch}/trial${meta.trial}"
 
 
 def test_modules_write_the_run_folder_layout_of_the_package():
     """Every run file a module declares is where keras_motifs.runfolder says, and every kind is produced."""
     from keras_motifs import runfolder
 
+    assert str(runfolder.run_path("", "${meta.arch}", "${meta.trial}")) == RUN_DIR
     motif_names = {f"{runfolder.MOTIFS}/{stem}{suffix}" for suffix in runfolder.LAYER_SUFFIXES.values()
                    for stem in ("*", "${meta.layer}")}
     allowed = {runfolder.MODEL, runfolder.CONFIG, runfolder.METRICS, runfolder.HISTORY} | motif_names
     declared = set()
-    for module in sorted(MODULES.glob("*.nf")):
-        for name in re.findall(r'path\("\$\{prefix\}/([^"]+)"\)', module.read_text()):
-            assert name in allowed, f"{module.name} declares {name}, not a file of the run-folder layout"
+    for module in module_mains():
+        text = module.read_text()
+        for name in re.findall(r'path\("' + re.escape(RUN_DIR) + r'/([^"]+)"\)', text):
+            assert name in allowed, f"{module} declares {name}, not a file of the run-folder layout"
             declared.add(name)
+        if process_of(module) in RUN_STEPS:
+            assert re.search(r'tuple val\(meta\), path\("' + runfolder.RUNS + r'"\)\s*,\s*emit: run', text), module
+            assert "${prefix}" not in text, f"{module}: run files go under {RUN_DIR}"
     assert {runfolder.MODEL, runfolder.CONFIG, runfolder.METRICS, runfolder.HISTORY} <= declared
     for suffix in runfolder.LAYER_SUFFIXES.values():
         assert any(name.endswith(suffix) for name in declared), f"no module writes motifs/<layer>{suffix}"
+
+
+# ------------------------------------------------------------------ nf-core module layout
+
+
+def _declarations(section: str) -> list[tuple[list[str], str | None]]:
+    """``([element, ...], emit)`` per line of an input: or output: section.
+
+    An element is a ``val``/``path`` name, or a path's pattern with every ``${...}`` as ``*``,
+    the way nf-core's meta.yml names outputs.
+    """
+    found = []
+    for line in section.splitlines()[1:]:
+        line = line.split("//")[0].strip()
+        if not line:
+            continue
+        emit = re.search(r"emit:\s*(\w+)", line)
+        elements = []
+        for kind, arg in re.findall(r"\b(val|path)\s*\(?\s*(\"[^\"]*\"|'[^']*'|\w+)", line):
+            elements.append(re.sub(r"\$\{[^}]+\}", "*", arg.strip("\"'")))
+        found.append((elements, emit.group(1) if emit else None))
+    return found
+
+
+def _meta_names(channel) -> list[str]:
+    """Element names of one meta.yml channel: a list of one-key mappings (a tuple) or one mapping."""
+    items = channel if isinstance(channel, list) else [channel]
+    return [next(iter(item)) for item in items]
+
+
+@pytest.mark.parametrize("module", [m.parent.name for m in sorted(MODULES.glob("*/main.nf"))])
+def test_module_folder_has_the_nf_core_files(module):
+    for name in MODULE_FILES:
+        assert (MODULES / module / name).is_file(), f"{module}: no {name}"
+    assert not list((MODULES.parent).glob("*.nf")), "modules live in folders: nextflow/modules/local/<name>/main.nf"
+
+
+@pytest.mark.parametrize("module", [m.parent.name for m in sorted(MODULES.glob("*/main.nf"))])
+def test_meta_yml_matches_the_process_declarations(parsed, module):
+    yaml = pytest.importorskip("yaml")
+    (proc,) = parsed[f"nextflow/modules/local/{module}/main.nf"]["processes"]
+    meta = yaml.safe_load((MODULES / module / "meta.yml").read_text())
+    assert meta["name"] == module and meta["description"] and meta["keywords"] and meta["tools"]
+    inputs = _declarations(proc["input_text"])
+    assert [_meta_names(c) for c in meta["input"]] == [names for names, _ in inputs]
+    outputs = _declarations(proc["outputs"])
+    assert list(meta["output"]) == [emit for _, emit in outputs], f"{module}: meta.yml outputs vs emit names"
+    for (names, emit), channel in zip(outputs, meta["output"].values()):
+        (channel,) = channel  # one channel per emit
+        assert _meta_names(channel) == names, f"{module}: output {emit}"
+    for channel in [*meta["input"], *(c for chans in meta["output"].values() for c in chans)]:
+        for item in channel if isinstance(channel, list) else [channel]:
+            (spec,) = item.values()
+            assert spec.get("type") in {"map", "file", "directory", "string", "integer"} and spec.get("description")
+
+
+@pytest.mark.parametrize("module", [m.parent.name for m in sorted(MODULES.glob("*/main.nf"))])
+def test_nf_test_runs_the_module_as_a_stub_with_every_input(parsed, module):
+    (proc,) = parsed[f"nextflow/modules/local/{module}/main.nf"]["processes"]
+    text = (MODULES / module / "tests" / "main.nf.test").read_text()
+    assert re.search(r'script\s+"\.\./main\.nf"', text)
+    assert re.search(r'process\s+"' + proc["name"] + '"', text)
+    stub = _block(text, r'test\("[^"]*stub"\)')
+    assert re.search(r'options\s+"-stub"', stub)
+    assert sorted(int(i) for i in re.findall(r"input\[(\d+)\]\s*=", stub)) == list(range(proc["inputs"]))
+    assert "assert process.success" in stub and "process.out.versions" in stub
+    for emit in re.findall(r"process\.out\.(\w+)", stub):
+        assert re.search(r"emit:\s*" + emit + r"\b", proc["outputs"]), f"{module}: no output {emit}"
+    config = (ROOT / "nf-test.config").read_text()
+    assert re.search(r'testsDir\s+"nextflow"', config)
+
+
+def test_every_module_has_the_when_clause(parsed):
+    for path in module_mains():
+        (proc,) = parsed[str(path.relative_to(ROOT))]["processes"]
+        assert proc["when"].split(None, 1)[1].strip() == WHEN_CLAUSE, path
+
+
+def test_environment_yml_pins_what_the_image_installs():
+    yaml = pytest.importorskip("yaml")
+    lock = {line.split("#")[0].strip() for line in (ROOT / "containers" / "requirements.txt").read_text().splitlines()}
+    setup = (ROOT / "setup.py").read_text()
+    required = {re.split(r"[<>=!\[]", r)[0].lower() for r in
+                re.findall(r'"([^"]+)"', setup[setup.index("install_requires"):setup.index("extras_require")])}
+    for path in module_mains():
+        env = yaml.safe_load((path.parent / "environment.yml").read_text())
+        deps = env["dependencies"]
+        if process_of(path) == "TOMTOM":
+            tag = re.search(r"meme:(\d+\.\d+\.\d+)--", path.read_text()).group(1)
+            assert deps == [f"bioconda::meme={tag}"]
+            continue
+        assert "conda-forge::python=3.11" in deps
+        (pip,) = [d["pip"] for d in deps if isinstance(d, dict)]
+        assert set(pip) <= lock, f"{path.parent.name}: pins not in containers/requirements.txt: {set(pip) - lock}"
+        assert required <= {re.split(r"[=\[]", pin)[0].lower() for pin in pip}, path.parent.name
+
+
+# ------------------------------------------------------------------ conf/modules.config
+
+
+def test_modules_config_names_only_existing_processes():
+    processes = {process_of(m) for m in module_mains()}
+    for selector, _ in with_name_blocks():
+        names = selector.split("|")
+        assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", n) for n in names), f"withName: '{selector}': process names only"
+        assert set(names) <= processes, f"withName: '{selector}' names no process: {set(names) - processes}"
+    assert "withName" not in CONFIG.read_text(), "per-process options belong in conf/modules.config"
+    assert "includeConfig 'conf/modules.config'" in CONFIG.read_text()
+
+
+def test_every_process_has_a_publish_dir_and_only_params_in_ext_args():
+    for module in module_mains():
+        name = process_of(module)
+        assert len(publish_dirs(name)) == 1, f"{name}: expected one publishDir in conf/modules.config"
+        assert "params." not in module.read_text(), f"{name}: modules read params only through task.ext"
+
+
+def test_run_steps_publish_their_pieces_into_the_run_folder_layout():
+    from keras_motifs import runfolder
+
+    for name in RUN_STEPS:
+        (publish,) = publish_dirs(name)
+        assert 'path: { "${params.outdir}" }' in publish, name
+        assert "mode: params.publish_dir_mode" in publish, name
+        # files under runs/ keep their path (= runfolder.run_path under --outdir); the whole
+        # `runs` folder a task emits, and versions.yml, are not published
+        saveas = re.search(r"saveAs:\s*\{\s*filename\s*->\s*(.+?)\s*\}", publish).group(1)
+        assert saveas == "filename.startsWith('" + runfolder.RUNS + "/') ? filename : null", name
+    assert "publish_dir_mode" in config_params() and config_params()["publish_dir_mode"] == "copy"
+    (report,) = publish_dirs("REPORT")
+    assert "pattern: 'report'" in report
+
+
+def test_report_merges_the_pieces_in_the_published_layout():
+    text = (MODULES / "report" / "main.nf").read_text()
+    script = text[text.index("script:"):text.index("stub:")]
+    assert 'for piece in part*/runs; do' in script and 'cp -RL "\\$piece/." runs/' in script
+    (tokens,) = command_lines(script, "keras-motifs")
+    assert tokens[tokens.index("--runs") + 1:tokens.index("--runs") + 3] == ["runs/*/*", "external*/*"]
+
+
+def test_score_reads_the_ground_truth_json_not_the_dataset(parsed):
+    (proc,) = parsed["nextflow/modules/local/score/main.nf"]["processes"]
+    assert "data" not in {n for names, _ in _declarations(proc["input_text"]) for n in names}
+    (tokens,) = command_lines(proc["script"], "keras-motifs")
+    assert tokens[tokens.index("--ground-truth") + 1] == "${ground_truth}"
+    workflow = (WORKFLOWS / "keras_motifs.nf").read_text()
+    assert re.search(r"SCORE\(.*, ch_ground_truth, ", workflow)
+    assert "ch_ground_truth = GROUND_TRUTH.out.json.first()" in workflow

@@ -1,3 +1,4 @@
+// Every readable conv layer's filters as motifs, on the test split: runs/<arch>/trial<k>/motifs/.
 process FILTERS {
     tag "${meta.id}"
     label 'process_low'
@@ -6,19 +7,21 @@ process FILTERS {
     tuple val(meta), path(model), path(data)
 
     output:
-    tuple val(meta), path("${prefix}/motifs/*.meme")       , emit: meme
-    tuple val(meta), path("${prefix}/motifs/*.filters.tsv"), emit: filters
-    tuple val(meta), path("${prefix}")                     , emit: run
-    path "versions.yml"                                    , emit: versions
+    tuple val(meta), path("runs")                                                       , emit: run
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/motifs/*.meme")        , emit: meme
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/motifs/*.filters.tsv") , emit: filters
+    path "versions.yml"                                                                 , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
     keras-motifs filters \\
         --model ${model} \\
         --data ${data} \\
-        --out-dir ${prefix}/motifs \\
+        --out-dir runs/${meta.arch}/trial${meta.trial}/motifs \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -29,11 +32,10 @@ process FILTERS {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
-    touch ${prefix}/motifs/conv1.meme
-    touch ${prefix}/motifs/conv1.filters.tsv
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
+    touch runs/${meta.arch}/trial${meta.trial}/motifs/conv1.meme
+    touch runs/${meta.arch}/trial${meta.trial}/motifs/conv1.filters.tsv
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -8,22 +8,24 @@ process IMPORTANCE {
     path(data)
 
     output:
-    tuple val(meta), path("${prefix}/motifs/${meta.layer}.importance.tsv"), emit: tsv
-    tuple val(meta), path("${prefix}")                                     , emit: run
-    path "versions.yml"                                                    , emit: versions
+    tuple val(meta), path("runs")                                                                      , emit: run
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.importance.tsv") , emit: tsv
+    path "versions.yml"                                                                                , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}"
     // A nested layer's path (stem/conv1) is written stem.conv1 in file names.
     def layer = meta.layer.replace('.', '/')
     """
-    mkdir -p ${prefix}/motifs
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
     keras-motifs importance \\
         --model ${model} \\
         --data ${data} \\
         --layer ${layer} \\
-        --out ${prefix}/motifs/${meta.layer}.importance.tsv \\
+        --out runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.importance.tsv \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -34,14 +36,14 @@ process IMPORTANCE {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
-    touch ${prefix}/motifs/${meta.layer}.importance.tsv
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
+    touch runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.importance.tsv
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         keras-motifs: stub
+        keras: stub
     END_VERSIONS
     """
 }

@@ -1,3 +1,4 @@
+// JASPAR CORE vertebrates of a release as a MEME file, the database Tomtom compares against.
 process JASPAR {
     tag "${release}"
     label 'process_single'
@@ -8,6 +9,9 @@ process JASPAR {
     output:
     path "${release}.meme", emit: meme
     path "versions.yml"   , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     """

@@ -1,8 +1,7 @@
-// Gathers every task's piece of every run into run folders laid out as in docs/design.md
-// (RUN/config.json, model.keras, history.csv, metrics.json, motifs/<layer>.*), then reports.
-// Pieces arrive as folders named by run id, each staged into its own numbered directory
-// (part1/<id>, part2/<id>, ...) so that pieces of one run never collide; they are merged here.
-// Runs trained elsewhere (--runs) are copied in whole, under external<N>_<name>.
+// One report over every run. Each task upstream wrote its piece of a run in the published
+// layout, runs/<arch>/trial<k>/... (keras_motifs.runfolder); the pieces (one `runs` folder per
+// task, staged as part<N>/runs) are merged here into that layout. Runs trained elsewhere
+// (--runs) are read where they are staged.
 process REPORT {
     label 'process_low'
 
@@ -11,26 +10,23 @@ process REPORT {
     path(external, stageAs: 'external?/*')
 
     output:
-    path "runs"        , emit: runs
     path "report"      , emit: report
     path "versions.yml", emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
     """
+    shopt -s nullglob  # no --runs: no external*/* folders
     mkdir -p runs
-    for piece in part*/*; do
-        [ -d "\$piece" ] || continue
-        mkdir -p "runs/\$(basename "\$piece")"
-        cp -RL "\$piece/." "runs/\$(basename "\$piece")/"
-    done
-    for run in external*/*; do
-        [ -d "\$run" ] || continue
-        cp -RL "\$run" "runs/\$(dirname "\$run")_\$(basename "\$run")"
+    for piece in part*/runs; do
+        cp -RL "\$piece/." runs/
     done
 
     keras-motifs report \\
-        --runs runs/* \\
+        --runs runs/*/* external*/* \\
         --out report \\
         ${args}
 
@@ -42,7 +38,7 @@ process REPORT {
 
     stub:
     """
-    mkdir -p runs report
+    mkdir -p report
     touch report/report.html
 
     cat <<-END_VERSIONS > versions.yml

@@ -1,28 +1,32 @@
+// Match fractions of one conv layer's filters, from its Tomtom table and the class -> JASPAR IDs
+// mapping (GROUND_TRUTH's small JSON, not the dataset).
 process SCORE {
     tag "${meta.id}:${meta.layer}"
     label 'process_single'
 
     input:
     tuple val(meta), path(tomtom), path(filters)
-    path(data)
+    path(ground_truth)
     path(db)
 
     output:
-    tuple val(meta), path("${prefix}/motifs/${meta.layer}.score.json"), emit: json
-    tuple val(meta), path("${prefix}")                                 , emit: run
-    path "versions.yml"                                                , emit: versions
+    tuple val(meta), path("runs")                                                                 , emit: run
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.score.json") , emit: json
+    path "versions.yml"                                                                           , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
     keras-motifs score \\
         --tomtom ${tomtom} \\
         --filters ${filters} \\
-        --ground-truth ${data} \\
+        --ground-truth ${ground_truth} \\
         --db ${db} \\
-        --out ${prefix}/motifs/${meta.layer}.score.json \\
+        --out runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.score.json \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -32,10 +36,9 @@ process SCORE {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
-    touch ${prefix}/motifs/${meta.layer}.score.json
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
+    touch runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.score.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

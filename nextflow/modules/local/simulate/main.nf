@@ -1,3 +1,4 @@
+// The paper's synthetic dataset, simulated once (keras-motifs simulate); absent with --data.
 process SIMULATE {
     tag "${meta.id}"
     label 'process_single'
@@ -8,6 +9,9 @@ process SIMULATE {
     output:
     tuple val(meta), path("${prefix}.h5"), emit: h5
     path "versions.yml"                   , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''

@@ -12,15 +12,17 @@ process TOMTOM {
     path(db)
 
     output:
-    tuple val(meta), path("${prefix}/motifs/${meta.layer}.tomtom.tsv"), emit: tsv
-    tuple val(meta), path("${prefix}")                                 , emit: run
-    path "versions.yml"                                                , emit: versions
+    tuple val(meta), path("runs")                                                                  , emit: run
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv") , emit: tsv
+    path "versions.yml"                                                                            , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
     tomtom \\
         -no-ssc \\
         -verbosity 1 \\
@@ -29,7 +31,7 @@ process TOMTOM {
         ${args} \\
         ${query} \\
         ${db} \\
-        > ${prefix}/motifs/${meta.layer}.tomtom.tsv
+        > runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
@@ -38,10 +40,9 @@ process TOMTOM {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
-    touch ${prefix}/motifs/${meta.layer}.tomtom.tsv
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
+    touch runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

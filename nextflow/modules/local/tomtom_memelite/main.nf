@@ -8,21 +8,23 @@ process TOMTOM_MEMELITE {
     path(db)
 
     output:
-    tuple val(meta), path("${prefix}/motifs/${meta.layer}.tomtom.tsv"), emit: tsv
-    tuple val(meta), path("${prefix}")                                 , emit: run
-    path "versions.yml"                                                , emit: versions
+    tuple val(meta), path("runs")                                                                  , emit: run
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv") , emit: tsv
+    path "versions.yml"                                                                            , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
     keras-motifs tomtom \\
         --engine memelite \\
         --allow-empty \\
         --query ${query} \\
         --db ${db} \\
-        --out ${prefix}/motifs/${meta.layer}.tomtom.tsv \\
+        --out runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -33,10 +35,9 @@ process TOMTOM_MEMELITE {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}/motifs
-    touch ${prefix}/motifs/${meta.layer}.tomtom.tsv
+    mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
+    touch runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":

@@ -1,3 +1,4 @@
+// One architecture x trial trained into its run folder, runs/<arch>/trial<k>/ (keras_motifs.runfolder).
 process TRAIN {
     tag "${meta.id}"
     label 'process_gpu'
@@ -6,23 +7,25 @@ process TRAIN {
     tuple val(meta), path(data)
 
     output:
-    tuple val(meta), path("${prefix}")                , emit: run
-    tuple val(meta), path("${prefix}/model.keras")    , emit: model
-    tuple val(meta), path("${prefix}/config.json")    , emit: config
-    tuple val(meta), path("${prefix}/history.csv")    , emit: history
-    tuple val(meta), path("${prefix}/metrics.json")   , emit: metrics
-    path "versions.yml"                               , emit: versions
+    tuple val(meta), path("runs")                                                    , emit: run
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/model.keras")       , emit: model
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/config.json")       , emit: config
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/history.csv")       , emit: history
+    tuple val(meta), path("runs/${meta.arch}/trial${meta.trial}/metrics.json")      , emit: metrics
+    path "versions.yml"                                                              , emit: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
     keras-motifs train \\
         --data ${data} \\
         --arch ${meta.arch} \\
         --trial ${meta.trial} \\
         --seed ${meta.seed} \\
-        --out ${prefix} \\
+        --out runs/${meta.arch}/trial${meta.trial} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
@@ -34,13 +37,12 @@ process TRAIN {
     """
 
     stub:
-    prefix = task.ext.prefix ?: "${meta.id}"
     """
-    mkdir -p ${prefix}
-    touch ${prefix}/model.keras
-    touch ${prefix}/config.json
-    touch ${prefix}/history.csv
-    touch ${prefix}/metrics.json
+    mkdir -p runs/${meta.arch}/trial${meta.trial}
+    touch runs/${meta.arch}/trial${meta.trial}/model.keras
+    touch runs/${meta.arch}/trial${meta.trial}/config.json
+    touch runs/${meta.arch}/trial${meta.trial}/history.csv
+    touch runs/${meta.arch}/trial${meta.trial}/metrics.json
 
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
