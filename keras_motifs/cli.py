@@ -194,7 +194,7 @@ def _run(args) -> None:
         seed=args.seed,
     )
     start = time.monotonic()
-    ran = run_experiment(sweep, args.out)
+    ran = run_experiment(sweep, args.out, workers=args.workers)
     print(f"wrote {Path(args.out) / 'report.html'}: {len(ran)} steps ran in {(time.monotonic() - start) / 60:.1f} min")
 
 
@@ -402,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")
     p.add_argument("--jaspar-release", help="JASPAR release")
     p.add_argument("--seed", type=int, help="base random seed")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="runs trained and analysed at once, each in its own process with an equal share of the "
+                        "cores, sharing the GPU (default 1: one after another, in this process)")
     p.set_defaults(handler=_run, uses_keras=True)
 
     p = sub.add_parser("deepsea", help="convert DeepSEA's training bundle to the 12-TF in vivo dataset")

@@ -5,7 +5,8 @@ motif-match callback) -> extract the filters of each readable conv layer on the
 test set -> Tomtom -> score -> filter importance (each filter ablated on the test
 set) -> report. Every step writes its outputs atomically
 and is skipped when they already exist, so a run killed half way continues where
-it stopped when started again.
+it stopped when started again. With ``workers`` > 1 the runs go side by side, each
+in a worker process (:mod:`keras_motifs.workers`).
 
 Layout of the experiment folder::
 
@@ -29,7 +30,7 @@ from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, LENGTH, NUM_SEQS, PAPE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json, write_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, check_input_length, get_spec
-from keras_motifs.runfolder import RunFolder
+from keras_motifs.runfolder import RunFolder, run_path
 
 
 @dataclass
@@ -185,11 +186,16 @@ def readable_layers(spec: ArchitectureSpec) -> list[str]:
 
 @dataclass
 class Step:
-    """One unit of work: its outputs, and the action that writes them atomically."""
+    """One unit of work: its outputs, the action that writes them atomically, and its run folder.
+
+    ``run_dir`` is None for a step that belongs to no run (simulate); the steps of a
+    run read what the steps of the same run before them wrote, and nothing else.
+    """
 
     name: str
     outputs: list[Path]
     action: Callable[[], None]
+    run_dir: Path | None = None
 
     def done(self) -> bool:
         return all(path.exists() for path in self.outputs)
@@ -216,7 +222,7 @@ class Progress:
 
 
 def plan(sweep: Sweep, out_dir: Path) -> tuple[list[Step], Path, list[Path]]:
-    """The steps of a sweep in order, the dataset path and the run folders."""
+    """The steps of a sweep in order (simulate first), the dataset path and the run folders."""
     data_path = Path(sweep.data) if sweep.data else out_dir / "data" / "synthetic.h5"
     steps: list[Step] = []
     if not sweep.data:
@@ -225,24 +231,24 @@ def plan(sweep: Sweep, out_dir: Path) -> tuple[list[Step], Path, list[Path]]:
     for arch in sweep.archs:
         spec = get_spec(arch)
         for trial in range(sweep.trials):
-            run = RunFolder(out_dir / "runs" / arch / f"trial{trial}")
+            run = RunFolder(run_path(out_dir, arch, trial))
             run_dirs.append(run.path)
             label = f"{arch} trial {trial}"
             steps.append(Step(f"train {label}", [run.model],
-                              lambda r=run, s=spec, t=trial: _train(sweep, data_path, s, t, r)))
+                              lambda r=run, s=spec, t=trial: _train(sweep, data_path, s, t, r), run.path))
             layers = readable_layers(spec)
             steps.append(Step(
                 f"filters {label}",
                 [run.layer_file(layer, kind) for layer in layers for kind in ("meme", "filters")],
-                lambda r=run, ls=layers: _filters(sweep, data_path, r, ls),
+                lambda r=run, ls=layers: _filters(sweep, data_path, r, ls), run.path,
             ))
             for layer in layers:
                 steps.append(Step(f"tomtom {label} {layer}", [run.layer_file(layer, "tomtom")],
-                                  lambda r=run, l=layer: _tomtom(sweep, r, l)))
+                                  lambda r=run, l=layer: _tomtom(sweep, r, l), run.path))
                 steps.append(Step(f"score {label} {layer}", [run.layer_file(layer, "score")],
-                                  lambda r=run, l=layer: _score(sweep, data_path, r, l)))
+                                  lambda r=run, l=layer: _score(sweep, data_path, r, l), run.path))
                 steps.append(Step(f"importance {label} {layer}", [run.layer_file(layer, "importance")],
-                                  lambda r=run, l=layer: _importance(data_path, r, l)))
+                                  lambda r=run, l=layer: _importance(data_path, r, l), run.path))
     return steps, data_path, run_dirs
 
 
@@ -349,7 +355,18 @@ def _check_resumable(sweep: Sweep, record: Path) -> None:
         )
 
 
-def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> list[str]:
+def _run_step(step: Step, progress) -> bool:
+    """Run a step unless it is done, and give it its progress line; whether it ran."""
+    if step.done():
+        progress.line(step.name, "already done")
+        return False
+    start = time.monotonic()
+    step.action()
+    progress.line(step.name, "done", time.monotonic() - start)
+    return True
+
+
+def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None, workers: int = 1) -> list[str]:
     """Run (or resume) a sweep in ``out_dir`` and write its report there.
 
     Parameters
@@ -361,15 +378,25 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
         removes what unfinished ones left (temporaries named ``.NAME.XXXXXXXX.tmp``).
     stream : file-like, optional
         Where progress lines go. Default is None: standard output.
+    workers : int
+        Runs trained and analysed at once. 1: every step in this process, in order.
+        More: the data is simulated here, then the steps of each run (training, then
+        filters, Tomtom, score, importance) run in a worker process of their own, this
+        many at a time, each with an equal share of the cores and sharing the GPU
+        (:mod:`keras_motifs.workers`); if one fails, the others running finish and no
+        report is written. Not a setting of the sweep: a folder may be resumed with any
+        number. Default is 1.
 
     Returns
     -------
     list of str
-        Names of the steps that ran (not skipped), the report last.
+        Names of the steps that ran (not skipped), in the order they finished, the report last.
     """
     from keras_motifs.fileio import remove_leftover_temporaries
     from keras_motifs.report import write_report
 
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
     out_dir = Path(out_dir)
     _check_settings(sweep)  # before anything is written: a refused run leaves no record to be locked out by
     _check_output_dir(out_dir)
@@ -379,15 +406,17 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None) -> lis
     steps, _, run_dirs = plan(sweep, out_dir)
     write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
     progress = Progress(len(steps) + 1, stream)
-    ran = []
-    for step in steps:
-        if step.done():
-            progress.line(step.name, "already done")
-            continue
-        start = time.monotonic()
-        step.action()
-        ran.append(step.name)
-        progress.line(step.name, "done", time.monotonic() - start)
+    if workers == 1:
+        ran = [step.name for step in steps if _run_step(step, progress)]
+    else:
+        from keras_motifs.workers import run_in_workers
+
+        ran = [step.name for step in steps if step.run_dir is None and _run_step(step, progress)]
+        runs: dict[Path, list[Step]] = {}
+        for step in steps:
+            if step.run_dir is not None:
+                runs.setdefault(step.run_dir, []).append(step)
+        ran += run_in_workers(runs, out_dir, workers, progress)
     start = time.monotonic()
     report = write_report(run_dirs, out_dir, arch_order=sweep.archs)
     ran.append("report")

@@ -1,0 +1,289 @@
+"""Worker processes of ``keras-motifs run --workers N``: the runs of a sweep side by side.
+
+The main process (:func:`keras_motifs.experiment.run_experiment`) simulates the data,
+then hands the steps of each run (its training, then its filters, Tomtom, score and
+importance steps) to one of N threads; each thread starts a fresh Python process
+(:data:`_START`, named ``... DIR RUN`` in the process list) that imports keras-motifs
+from where the main process does (its ``sys.path``, handed over on the worker's
+standard input), reads the sweep from ``DIR/sweep.json`` and runs that run's steps in
+order; the main process writes the report once every run is done.
+
+Why one process per run, started afresh:
+
+- its share of the machine is set before TensorFlow starts in it
+  (:func:`worker_environment`; TensorFlow reads its thread counts once, at start),
+  and the main process runs no model, so it holds no GPU memory;
+- it runs the very steps that ``workers=1`` runs in-process
+  (:func:`keras_motifs.experiment.plan`): no setting is translated into options of
+  another command, so none can be lost on the way;
+- a worker that fails or is killed loses only the step it was on: every step writes
+  its outputs whole or not at all, and a resumed sweep removes the temporaries it left.
+
+A worker tells the main process which steps it finished in lines of its standard
+output that start with :data:`_EVENT`; the rest of its output is kept, the last lines
+of it shown should it fail.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.fileio import read_json
+
+if TYPE_CHECKING:
+    from keras_motifs.experiment import Progress, Step
+
+#: What a worker process runs (``python -c _START DIR RUN``): first the main process's module search path,
+#: as a JSON line on standard input, so that it imports the same keras-motifs wherever the two started.
+_START = ("import json, sys; sys.path[:] = json.loads(sys.stdin.readline()); "
+          "from keras_motifs.workers import _main; sys.exit(_main(sys.argv[1:]))")
+#: Start of the lines by which a worker reports a finished step: ``EVENT<TAB>status<TAB>seconds<TAB>name``.
+_EVENT = "keras-motifs-step"
+#: Lines of a failed worker's output quoted in the error.
+_TAIL_LINES = 15
+#: Seconds a worker has to remove its temporaries after SIGTERM before it is killed.
+_GRACE_SECONDS = 10.0
+
+
+def worker_environment(workers: int) -> dict[str, str]:
+    """Environment variables that give each of ``workers`` processes an equal share of this machine.
+
+    Parameters
+    ----------
+    workers : int
+        Processes that run at once.
+
+    Returns
+    -------
+    dict of str to str
+        ``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS`` and ``OMP_NUM_THREADS``:
+        max(1, cores // workers), counting the cores this process may run on; and
+        ``TF_FORCE_GPU_ALLOW_GROWTH=true``, so that the processes share one GPU's memory
+        (each takes what it uses, not all of it).
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = str(max(1, cores // workers))
+    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads,
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+
+
+def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, progress: Progress) -> list[str]:
+    """Run the steps of each run in a worker process, ``workers`` runs at a time.
+
+    Parameters
+    ----------
+    runs : dict of Path to list of Step
+        Run folder -> its steps in order, as :func:`keras_motifs.experiment.plan` made
+        them from ``out_dir/sweep.json`` (which the workers read).
+    out_dir : Path
+        The experiment folder.
+    workers : int
+        Worker processes at once.
+    progress : Progress
+        Gets one line per step, as the workers finish them.
+
+    Returns
+    -------
+    list of str
+        Names of the steps that ran (not skipped), in the order they finished.
+
+    Raises
+    ------
+    KerasMotifsError
+        A worker failed or was killed: once the workers already running have finished
+        their runs (no other run starts), the error names each step that failed and
+        quotes the last lines of its worker's output.
+    """
+    pool = _Workers(out_dir, workers, progress)
+    with pool.ending_on_signals():
+        try:
+            futures = [pool.threads.submit(pool.run, run_dir, steps) for run_dir, steps in runs.items()]
+            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for future in futures:
+                future.result()
+        except BaseException:  # a bug, or Ctrl-C outside the command line: no worker outlives the sweep
+            pool.terminate()
+            raise
+        finally:
+            pool.threads.shutdown(cancel_futures=True)
+    if pool.failures:
+        details = "".join(f"\n{name} ({reason}), last lines of its output:\n" +
+                          ("\n".join(f"    {line}" for line in tail) or "    (none)")
+                          for name, reason, tail in pool.failures)
+        raise KerasMotifsError(
+            f"{', '.join(name for name, _, _ in pool.failures)} failed, so no report was written; the steps "
+            f"finished are kept: run the same command again to redo the others{details}"
+        )
+    return pool.ran
+
+
+class _Workers:
+    """Threads that each start a worker process and relay its progress lines."""
+
+    def __init__(self, out_dir: Path, workers: int, progress: Progress):
+        self.out_dir, self.progress = out_dir, progress
+        self.environment = {**os.environ, **worker_environment(workers)}
+        self.threads = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="keras-motifs-worker")
+        self.ran: list[str] = []
+        self.failures: list[tuple[str, str, list[str]]] = []  # step, reason, last lines of output
+        self._live: set[subprocess.Popen] = set()
+        self._stopping = self._terminating = False
+        self._lock = threading.RLock()  # _live and the flags; re-entered by a signal handler in the main thread
+        self._printing = threading.Lock()  # progress lines, ran and failures
+
+    def run(self, run_dir: Path, steps: list[Step]) -> None:
+        """Run the steps of one run in a worker process (none when all are done)."""
+        with self._lock:
+            if self._stopping:  # after a failure or an interruption no run starts
+                return
+            process = None if all(step.done() for step in steps) else subprocess.Popen(
+                [sys.executable, "-c", _START, str(self.out_dir), str(run_dir)], env=self.environment,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+            )
+            if process is not None:
+                self._live.add(process)
+        if process is None:
+            for step in steps:
+                self._finished(step.name, "already done", None)
+            return
+        finished, tail = set(), collections.deque(maxlen=_TAIL_LINES)
+        try:
+            with contextlib.suppress(BrokenPipeError), process.stdin:  # a worker that ended at once says why below
+                process.stdin.write(json.dumps(sys.path) + "\n")
+            with process.stdout:
+                for line in process.stdout:
+                    fields = line.rstrip("\n").split("\t", 3)
+                    if fields[0] == _EVENT and len(fields) == 4:
+                        _, status, seconds, name = fields
+                        finished.add(name)
+                        self._finished(name, status, float(seconds) if seconds else None)
+                    else:
+                        tail.append(line.rstrip())
+            process.wait()
+        finally:
+            with self._lock:
+                self._live.discard(process)
+        unfinished = [step.name for step in steps if step.name not in finished]
+        if unfinished:
+            self._failed(unfinished[0], _exit_reason(process.returncode), list(tail))
+
+    def _finished(self, name: str, status: str, seconds: float | None) -> None:
+        with self._printing:
+            self.progress.line(name, status, seconds)
+            if status == "done":
+                self.ran.append(name)
+
+    def _failed(self, name: str, reason: str, tail: list[str]) -> None:
+        with self._lock:
+            self._stopping = True  # runs not started yet stay so
+            if self._terminating:
+                return
+        with self._printing:
+            self.progress.line(name, f"failed ({reason})")
+            self.failures.append((name, reason, tail))
+
+    def terminate(self) -> None:
+        """End the workers: SIGTERM (they remove their temporaries), then SIGKILL after a grace time."""
+        with self._lock:
+            self._stopping = self._terminating = True
+            live = list(self._live)
+        for process in live:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+        deadline = time.monotonic() + _GRACE_SECONDS
+        for process in live:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    @contextlib.contextmanager
+    def ending_on_signals(self) -> Iterator[None]:
+        """While the block runs, SIGINT and SIGTERM end the workers first, then do what they did before.
+
+        Before: the command line's handler (which removes this process's temporaries
+        and exits), Python's KeyboardInterrupt, or the default action. Signals set to be
+        ignored stay ignored; outside the main thread nothing changes.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+        def end(signum: int, frame) -> None:
+            self.terminate()
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            else:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        try:
+            for signum, handler in previous.items():
+                if handler is not signal.SIG_IGN:
+                    signal.signal(signum, end)
+            yield
+        finally:
+            for signum, handler in previous.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
+
+
+def _exit_reason(code: int) -> str:
+    """How a worker process ended, in words."""
+    if code < 0:
+        return f"killed by {_signal_name(-code)}"
+    if code > 128 and code - 128 in signal.valid_signals():  # the command line's handler exits 128 + signal
+        return f"exit status {code}, ended by {_signal_name(code - 128)}"
+    return f"exit status {code}" if code else "ended without finishing its steps"
+
+
+def _signal_name(number: int) -> str:
+    """``SIGKILL`` for 9; ``signal 40`` for a signal without a name."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class _Events:
+    """The worker's side of the progress lines: one event line per step on standard output."""
+
+    def line(self, name: str, status: str, seconds: float | None = None) -> None:
+        print(f"{_EVENT}\t{status}\t{'' if seconds is None else seconds}\t{name}", flush=True)
+
+
+def _main(argv: list[str]) -> int:
+    """A worker process: the steps of run folder ``argv[1]`` of the sweep recorded in folder ``argv[0]``."""
+    from keras_motifs.cli import _ending_on_signals, _import_keras_quietly
+
+    out_dir, run_dir = Path(argv[0]), Path(argv[1])
+    with _ending_on_signals():
+        _import_keras_quietly()
+        from keras_motifs.experiment import Sweep, _run_step, plan
+
+        try:
+            steps, _, _ = plan(Sweep(**read_json(out_dir / "sweep.json", what="sweep record")), out_dir)
+            events = _Events()
+            for step in steps:
+                if step.run_dir == run_dir:
+                    _run_step(step, events)
+        except KerasMotifsError as err:
+            print(f"keras-motifs: error: {err}", file=sys.stderr)
+            return 2
+    return 0
