@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -344,11 +345,13 @@ def train_run(
     keras.utils.set_random_seed(seed)
     model = build_model(spec, input_length=dataset.input_length, num_classes=dataset.num_classes)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
+        start = time.monotonic()
         history = fit(
             model, dataset, epochs=epochs, patience=patience, learning_rate=learning_rate,
             batch_size=batch_size, seed=seed, callbacks=callbacks, verbose=verbose, monitor=monitor,
             min_delta=min_delta, lr_patience=lr_patience, lr_factor=lr_factor,
         )
+        fit_seconds = time.monotonic() - start
         metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
         folder = RunFolder(tmp)
         model.save(folder.model)
@@ -386,6 +389,9 @@ def train_run(
                 "keras_version": keras.__version__,
                 "backend": keras.backend.backend(),
                 "device": device,
+                # wall time of training (callbacks included; the motif callback's Tomtom runs on the CPU)
+                "fit_seconds": round(fit_seconds, 3),
+                "seconds_per_epoch": round(fit_seconds / max(1, len(watched)), 3),
             },
         )
     return metrics

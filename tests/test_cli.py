@@ -30,6 +30,8 @@ def test_simulate_then_train(tmp_path, capsys):
     import keras
 
     assert config["device"] in keras.distribution.list_devices()  # the device trained on, recorded
+    assert config["fit_seconds"] > 0 and config["seconds_per_epoch"] == pytest.approx(
+        config["fit_seconds"] / config["epochs_run"], abs=1e-3)
 
 
 def test_require_gpu_fails_at_once_without_a_gpu(tmp_path, capsys, small_dataset_file):
