@@ -1,6 +1,7 @@
 """Shared fixtures: small datasets the tests make themselves."""
 
 import os
+import signal
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -8,6 +9,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 from keras_motifs.data import simulate, write_dataset  # noqa: E402
+
+
+def pytest_configure(config):
+    """Give Ctrl-C its terminal meaning, also when the test run was started in the background.
+
+    A command started with ``&`` by a shell without job control (a CI script, nohup)
+    inherits SIGINT ignored, and so would every command the tests start: the tests of
+    what Ctrl-C does need it as in a terminal. Python's own handler is not inherited by
+    the commands started (exec resets it to the default, which Python makes its own).
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 #: Real MEME-suite output, copied into the repository (see its README.md).
 SAMPLES = Path(__file__).parent / "data" / "meme"
