@@ -376,6 +376,8 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None, worker
     out_dir : str or PathLike
         Experiment folder; re-running with the same folder skips the steps done and
         removes what unfinished ones left (temporaries named ``.NAME.XXXXXXXX.tmp``).
+        The folder is locked while the run (and any worker of it) writes: a second
+        run in it is refused at once.
     stream : file-like, optional
         Where progress lines go. Default is None: standard output.
     workers : int
@@ -392,7 +394,7 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None, worker
     list of str
         Names of the steps that ran (not skipped), in the order they finished, the report last.
     """
-    from keras_motifs.fileio import remove_leftover_temporaries
+    from keras_motifs.fileio import folder_lock, remove_leftover_temporaries
     from keras_motifs.report import write_report
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -400,25 +402,26 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None, worker
     out_dir = Path(out_dir)
     _check_settings(sweep)  # before anything is written: a refused run leaves no record to be locked out by
     _check_output_dir(out_dir)
-    _check_resumable(sweep, out_dir / "sweep.json")
-    for folder in (out_dir, out_dir / "data", out_dir / "runs"):  # what steps a killed run left unfinished
-        remove_leftover_temporaries(folder, recursive=folder != out_dir)
-    steps, _, run_dirs = plan(sweep, out_dir)
-    write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
-    progress = Progress(len(steps) + 1, stream)
-    if workers == 1:
-        ran = [step.name for step in steps if _run_step(step, progress)]
-    else:
-        from keras_motifs.workers import run_in_workers
+    with folder_lock(out_dir, "run") as lock:  # another run in this folder would lose its temporaries to ours
+        _check_resumable(sweep, out_dir / "sweep.json")
+        for folder in (out_dir, out_dir / "data", out_dir / "runs"):  # what steps a killed run left unfinished
+            remove_leftover_temporaries(folder, recursive=folder != out_dir)
+        steps, _, run_dirs = plan(sweep, out_dir)
+        write_json(out_dir / "sweep.json", dataclasses.asdict(sweep))
+        progress = Progress(len(steps) + 1, stream)
+        if workers == 1:
+            ran = [step.name for step in steps if _run_step(step, progress)]
+        else:
+            from keras_motifs.workers import run_in_workers
 
-        ran = [step.name for step in steps if step.run_dir is None and _run_step(step, progress)]
-        runs: dict[Path, list[Step]] = {}
-        for step in steps:
-            if step.run_dir is not None:
-                runs.setdefault(step.run_dir, []).append(step)
-        ran += run_in_workers(runs, out_dir, workers, progress)
-    start = time.monotonic()
-    report = write_report(run_dirs, out_dir, arch_order=sweep.archs)
-    ran.append("report")
-    progress.line("report", f"wrote {report}", time.monotonic() - start)
+            ran = [step.name for step in steps if step.run_dir is None and _run_step(step, progress)]
+            runs: dict[Path, list[Step]] = {}
+            for step in steps:
+                if step.run_dir is not None:
+                    runs.setdefault(step.run_dir, []).append(step)
+            ran += run_in_workers(runs, out_dir, workers, progress, lock_fd=lock)
+        start = time.monotonic()
+        report = write_report(run_dirs, out_dir, arch_order=sweep.archs)
+        ran.append("report")
+        progress.line("report", f"wrote {report}", time.monotonic() - start)
     return ran

@@ -7,7 +7,9 @@ that name (``OUT: no space left on device``), never under the temporary one.
 Temporaries are named ``.NAME.XXXXXXXX.tmp`` beside ``NAME``. Those being written
 are kept in a registry, so that a signal handler can remove them before the
 process ends (:func:`discard_temporaries`); a later run removes those that a killed
-process left behind (:func:`remove_leftover_temporaries`).
+process left behind (:func:`remove_leftover_temporaries`), which is safe only while no
+other process writes the folder: commands that resume in a folder hold its lock
+(:func:`folder_lock`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EROFS, getattr(errno, "EDQUOT"
 
 #: How HDF5 quotes the system's error number in the messages h5py passes on.
 _ERRNO_IN_MESSAGE = re.compile(r"errno = (\d+)")
+
+#: The lock file of a folder that a command writes (:func:`folder_lock`); kept, never a temporary.
+LOCK_NAME = ".keras-motifs.lock"
 
 #: Temporaries being written -> the paths they become.
 _live: dict[Path, Path] = {}
@@ -285,6 +290,51 @@ def scratch_directory(beside: str | os.PathLike) -> Iterator[Path]:
         yield tmp
     finally:
         _discard(tmp)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, command: str) -> Iterator[int]:
+    """Hold ``folder``'s lock while the block runs; yield the lock file's descriptor.
+
+    A second command that asks for the lock of the same folder fails at once, naming
+    the folder and the process that took it, instead of removing the first one's
+    temporaries as leftovers and writing the same files. Processes started with the
+    descriptor (``subprocess.Popen(..., pass_fds=[fd])``) hold the lock with this one,
+    and keep it until they end, should this one end first.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+        An existing folder.
+    command : str
+        What holds the lock, for the message of a command refused (e.g. "run").
+
+    Raises
+    ------
+    KerasMotifsError
+        Another process holds the lock.
+    """
+    import fcntl
+
+    path = Path(folder) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise KerasMotifsError(f"{folder}: cannot create its lock file {LOCK_NAME} ({os_error_reason(err)})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise KerasMotifsError(
+                f"{folder}: another keras-motifs command is writing this folder ({holder}, or the worker processes "
+                f"it started); wait for it to end, or use another folder"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"keras-motifs {command}, process {os.getpid()}".encode(), 0)
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -81,7 +81,8 @@ def worker_environment(workers: int) -> dict[str, str]:
             "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 
-def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, progress: Progress) -> list[str]:
+def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, progress: Progress,
+                   lock_fd: int | None = None) -> list[str]:
     """Run the steps of each run in a worker process, ``workers`` runs at a time.
 
     Parameters
@@ -95,6 +96,10 @@ def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, pr
         Worker processes at once.
     progress : Progress
         Gets one line per step, as the workers finish them.
+    lock_fd : int, optional
+        The descriptor of ``out_dir``'s lock (:func:`keras_motifs.fileio.folder_lock`),
+        which the workers inherit: the folder stays locked while any of them runs, even
+        if this process is killed, so that no other run removes their temporaries.
 
     Returns
     -------
@@ -108,7 +113,7 @@ def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, pr
         their runs (no other run starts), the error names each step that failed and
         quotes the last lines of its worker's output.
     """
-    pool = _Workers(out_dir, workers, progress)
+    pool = _Workers(out_dir, workers, progress, () if lock_fd is None else (lock_fd,))
     with pool.ending_on_signals():
         try:
             futures = [pool.threads.submit(pool.run, run_dir, steps) for run_dir, steps in runs.items()]
@@ -134,8 +139,8 @@ def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, pr
 class _Workers:
     """Threads that each start a worker process and relay its progress lines."""
 
-    def __init__(self, out_dir: Path, workers: int, progress: Progress):
-        self.out_dir, self.progress = out_dir, progress
+    def __init__(self, out_dir: Path, workers: int, progress: Progress, pass_fds: tuple[int, ...]):
+        self.out_dir, self.progress, self.pass_fds = out_dir, progress, pass_fds
         self.environment = {**os.environ, **worker_environment(workers)}
         self.threads = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="keras-motifs-worker")
         self.ran: list[str] = []
@@ -152,6 +157,7 @@ class _Workers:
                 return
             process = None if all(step.done() for step in steps) else subprocess.Popen(
                 [sys.executable, "-c", _START, str(self.out_dir), str(run_dir)], env=self.environment,
+                pass_fds=self.pass_fds,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
             )
             if process is not None:

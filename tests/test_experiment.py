@@ -69,6 +69,21 @@ def test_resuming_with_other_settings_is_refused(tiny_run):
         run_experiment(resolve_sweep("quick", **{**TINY, "epochs": 2}), out)
 
 
+def test_a_second_run_in_a_folder_being_written_is_refused_and_touches_nothing(tiny_run):
+    from keras_motifs.fileio import folder_lock
+
+    out, _, _ = tiny_run
+    unfinished = out / "runs" / "cnn-25" / ".trial0.abcd1234.tmp"  # what the first run is writing
+    unfinished.mkdir()
+    with folder_lock(out, "run"):
+        with pytest.raises(KerasMotifsError, match=r"another keras-motifs command is writing this folder "
+                                                   r"\(keras-motifs run, process \d+, or the worker processes"):
+            run_experiment(resolve_sweep("quick", **TINY), out)
+        assert unfinished.is_dir()
+    assert run_experiment(resolve_sweep("quick", **TINY), out, stream=io.StringIO()) == ["report"]
+    assert not unfinished.exists()  # the lock released: a leftover of a run that ended
+
+
 def test_profiles_and_config_files(tmp_path):
     assert resolve_sweep("paper").trials == 5 and len(resolve_sweep("paper").archs) == 17
     assert resolve_sweep("quick").archs == PROFILES["quick"]["archs"]

@@ -221,3 +221,23 @@ def test_ctrl_c_ends_the_workers(tmp_path, monkeypatch):
     assert sorted(p.name[len("ended"):] for p in tmp_path.glob("ended*")) == started
     assert not any(Path(f"/proc/{pid}").exists() for pid in started)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler before is back
+
+
+OPEN_FILES = """import os, sys
+from pathlib import Path
+opened = [os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")]
+(Path(sys.argv[1]) / f"open{os.getpid()}").write_text("\\n".join(opened))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_workers_hold_the_folder_lock(tmp_path, monkeypatch):
+    """A worker keeps the folder locked, should the main process be killed before it ends."""
+    from keras_motifs.fileio import LOCK_NAME, folder_lock
+
+    monkeypatch.setattr(workers, "_START", OPEN_FILES)
+    runs = {Path("A"): [Step("train A", [tmp_path / "A"], lambda: None, Path("A"))]}
+    with folder_lock(tmp_path, "run") as lock, pytest.raises(KerasMotifsError, match="train A"):
+        workers.run_in_workers(runs, tmp_path, 1, Progress(1, io.StringIO()), lock_fd=lock)
+    (listing,) = tmp_path.glob("open*")
+    assert str((tmp_path / LOCK_NAME).resolve()) in listing.read_text().splitlines()
