@@ -544,7 +544,11 @@ def _meta_names(channel) -> list[str]:
 def test_module_folder_has_the_nf_core_files(module):
     for name in MODULE_FILES:
         assert (MODULES / module / name).is_file(), f"{module}: no {name}"
-    assert not list((MODULES.parent).glob("*.nf")), "modules live in folders: nextflow/modules/local/<name>/main.nf"
+
+
+def test_modules_live_in_folders_and_nf_test_finds_their_tests():
+    assert not list(MODULES.parent.glob("*.nf")), "modules live in folders: nextflow/modules/local/<name>/main.nf"
+    assert re.search(r'testsDir\s+"nextflow"', (ROOT / "nf-test.config").read_text())
 
 
 @pytest.mark.parametrize("module", [m.parent.name for m in sorted(MODULES.glob("*/main.nf"))])
@@ -578,8 +582,6 @@ def test_nf_test_runs_the_module_as_a_stub_with_every_input(parsed, module):
     assert "assert process.success" in stub and "process.out.versions" in stub
     for emit in re.findall(r"process\.out\.(\w+)", stub):
         assert re.search(r"emit:\s*" + emit + r"\b", proc["outputs"]), f"{module}: no output {emit}"
-    config = (ROOT / "nf-test.config").read_text()
-    assert re.search(r'testsDir\s+"nextflow"', config)
 
 
 def test_every_module_has_the_when_clause(parsed):
