@@ -25,7 +25,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import pickle
 import shutil
 import subprocess
@@ -35,6 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+from keras_motifs.workers import usable_cpus
+
+from keras_motifs.motifs import information_content
 
 if TYPE_CHECKING:
     from matplotlib.collections import PathCollection
@@ -109,10 +112,8 @@ def _grid_shape(n: int) -> tuple[int, int]:
 
 
 def _information_heights(ppm: np.ndarray) -> np.ndarray:
-    """Letter heights of an information-content logo: p * (2 + sum p log2 p)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(ppm > 0, ppm * np.log2(ppm), 0.0)
-    return ppm * (2.0 + plogp.sum(axis=1, keepdims=True))
+    """Letter heights of an information-content logo: each probability times its column's information."""
+    return ppm * information_content(ppm)[:, None]
 
 
 @functools.cache
@@ -299,13 +300,6 @@ def _draw_in_processes(jobs: list[tuple[LogoGrid, Path, str]], dpi: float, proce
                 child.wait()
 
 
-def _usable_cpus() -> int:
-    """CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def draw_grids(
     grids: Sequence[tuple[LogoGrid, Path]],
     dpi: float,
@@ -342,7 +336,7 @@ def draw_grids(
     # The largest first (the processes finish together), grids of one size one after another (one figure each).
     jobs.sort(key=lambda job: len(job[0].logos), reverse=True)
     if processes is None:
-        processes = min(_usable_cpus(), _MAX_PROCESSES, len(jobs) // _GRIDS_PER_PROCESS)
+        processes = min(usable_cpus(), _MAX_PROCESSES, len(jobs) // _GRIDS_PER_PROCESS)
     if processes <= 1:
         painter = _Painter(dpi)
         for job in jobs:

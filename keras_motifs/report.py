@@ -156,7 +156,7 @@ def _read_importance(path: Path) -> pd.DataFrame:
     missing = [c for c in ("filter", "importance", "top_class") if c not in table.columns]
     if missing:
         raise KerasMotifsError(f"{path}: not a filter importance table (missing columns {', '.join(missing)})")
-    classes = [c for c in _class_columns(table)]
+    classes = _class_columns(table)
     if not classes or not all(pd.api.types.is_numeric_dtype(table[c]) for c in ["importance", *classes]):
         raise KerasMotifsError(f"{path}: not a filter importance table (importance and one column per class "
                                "must hold numbers)")
@@ -311,7 +311,7 @@ def _runs_frame(runs: Sequence[_Run]) -> pd.DataFrame:
         base = {
             "run_dir": str(run.path), "arch": run.arch, "trial": run.trial,
             "first_pool_size": run.first_pool_size, "mean_auroc": run.mean_auroc,
-            "mean_aupr": run.mean_aupr, "device": str(run.config.get("device", "")),
+            "mean_aupr": run.mean_aupr, "device": str(run.config.get("device") or ""),
             "flags": "; ".join(training_flags(run.config) + auroc_flags.get(run.path, [])),
         }
         scored = [layer for layer in run.layers if layer.score is not None]

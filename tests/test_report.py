@@ -319,11 +319,13 @@ def test_logo_letters_are_logomakers_glyphs():
     import logomaker
     from matplotlib.figure import Figure
 
-    from keras_motifs.logos import _information_heights, _letters
+    from keras_motifs.logos import _letters
 
     ppm = np.array([[0.7, 0.1, 0.15, 0.05], [0.25] * 4, [0.01, 0.02, 0.03, 0.94], [0.4, 0.3, 0.2, 0.1],
                     [0.0, 0.0, 1.0, 0.0], [0.3, 0.24, 0.26, 0.2]])
-    heights = pd.DataFrame(_information_heights(ppm), columns=list("ACGT"))
+    # logomaker's own information heights, so that a wrong height in _letters shows too
+    heights = logomaker.transform_matrix(pd.DataFrame(ppm, columns=list("ACGT")), from_type="probability",
+                                         to_type="information")
     ax = Figure().subplots()
     logomaker.Logo(heights[heights.max(axis=1) > 0.005], ax=ax, color_scheme="classic", baseline_width=0)
     expected = [patch for patch in ax.patches]
