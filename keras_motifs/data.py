@@ -551,8 +551,15 @@ def _validate(dataset: Dataset, where: str) -> None:
 CHECK_CHUNK_BYTES = 32 * 2**20
 #: How far a position of fractions (an ambiguous base) may sum from 1.
 _SUM_TOLERANCE = 1e-3
-#: Files (path, size, modification time) that passed :func:`check_dataset` in this process.
-_checked: set[tuple[str, int, int]] = set()
+#: Files (path, inode, size, modification time, splits whose values were checked) that passed
+#: :func:`check_dataset` (or the values :func:`load_dataset` read) in this process.
+_checked: set[tuple[str, int, int, int, tuple[str, ...]]] = set()
+
+
+def _check_key(path: Path, splits: Sequence[str]) -> tuple[str, int, int, int, tuple[str, ...]]:
+    """What identifies a file's version in :data:`_checked`."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, tuple(splits)
 
 
 def check_dataset(path: str | os.PathLike, splits: Sequence[str] = SPLITS) -> None:
@@ -583,12 +590,11 @@ def check_dataset(path: str | os.PathLike, splits: Sequence[str] = SPLITS) -> No
     """
     path = Path(path)
     try:
-        stat = path.stat()
+        key = _check_key(path, splits)
     except FileNotFoundError:
         raise KerasMotifsError(f"{path}: dataset file not found") from None
     if not path.is_file():
         raise KerasMotifsError(f"{path}: is a folder, not a dataset file")
-    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, tuple(splits))
     if key in _checked or (*key[:-1], SPLITS) in _checked:
         return
     try:
@@ -741,6 +747,10 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
     """
     path = Path(path)
     check_dataset(path, splits=())
+    loaded = tuple(split for split in SPLITS if split in splits)
+    file_key = _check_key(path, loaded)
+    # Values that passed already (e.g. run's check of every value before its runs) are not checked again.
+    values_checked = file_key in _checked or (*file_key[:-1], SPLITS) in _checked
     with h5py.File(path, "r") as h5:
         x, y = {}, {}
         class_names = _class_names(h5["class_names"][...])
@@ -748,7 +758,7 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
             rows = slice(None) if split in splits else slice(0, 0)
             x[split] = h5[f"x_{split}"][rows]
             y[split] = h5[f"y_{split}"][rows]
-            if split in splits:  # the values, checked as check_dataset does, in memory: the file is read once
+            if split in splits and not values_checked:  # checked as check_dataset does, in memory: read once
                 _check_sequences(x[split], f"{path}: x_{split}")
                 _check_labels(y[split], class_names, f"{path}: y_{split}")
             y[split] = y[split].astype(np.uint8)
@@ -764,6 +774,8 @@ def load_dataset(path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> D
                     f"{', '.join(GROUND_TRUTH_FIELDS)} (matrix as strings)"
                 ) from None
         attrs = _read_attributes(h5, path)
+    if not values_checked:
+        _checked.add(file_key)
     return Dataset(
         x=x,
         y=y,

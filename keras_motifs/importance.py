@@ -270,9 +270,9 @@ def filter_importance(
             sums = sums + replay.feature_map().sum(axis=(0, probe.position_axis), dtype=np.float64)
         baseline = np.concatenate(baseline)
         y = _check_labels(y, model, baseline.shape[1], n)
-        if baseline.min() < 0 or baseline.max() > 1:
+        if not np.isfinite(baseline).all() or baseline.min() < 0 or baseline.max() > 1:
             raise KerasMotifsError(
-                f"model {model.name!r} outputs values outside [0, 1]; the loss figures assume probabilities "
+                f"model {model.name!r} outputs NaN or values outside [0, 1]; the loss figures assume probabilities "
                 "(a sigmoid or softmax output)"
             )
         num_filters = len(sums)
@@ -360,4 +360,3 @@ def write_importance(
     with atomic_file(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="NaN")
     return table
-

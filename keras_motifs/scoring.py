@@ -235,6 +235,8 @@ def write_ground_truth(dataset: str | os.PathLike, out_path: str | os.PathLike) 
     if Path(dataset).suffix.lower() not in (".h5", ".hdf5"):
         raise KerasMotifsError(f"{dataset}: expected a dataset .h5 file")
     mapping = resolve_ground_truth(dataset) or {}
+    if Path(out_path).resolve() == Path(dataset).resolve():
+        raise KerasMotifsError(f"{out_path}: is the dataset itself; give another output file")
     write_json(out_path, mapping)
     return mapping
 

@@ -183,3 +183,23 @@ def test_a_checked_file_is_not_read_again_and_a_layout_check_reads_no_array(tmp_
     check_dataset(path)
     check_dataset(path, splits=("test",))
     assert len(reads) == 6  # passed already, unchanged
+
+
+def test_values_checked_once_whether_by_check_dataset_or_load_dataset(tmp_path, small_dataset_file, monkeypatch):
+    """run checks every value before its runs; each run's load_dataset does not check them again."""
+    checked = []
+    original = data._check_sequences
+    monkeypatch.setattr(data, "_check_sequences", lambda x, where: (checked.append(where), original(x, where)))
+    first = tampered(small_dataset_file, tmp_path / "first.h5", lambda h5: None)
+    check_dataset(first)
+    assert len(checked) == 3
+    load_dataset(first)
+    load_dataset(first, splits=("test",))
+    assert len(checked) == 3
+    second = tampered(small_dataset_file, tmp_path / "second.h5", lambda h5: None)
+    load_dataset(second, splits=("test",))
+    load_dataset(second, splits=("test",))
+    assert checked[3:] == [f"{second}: x_test"]
+    load_dataset(second)  # train and valid not checked yet
+    check_dataset(second)
+    assert len(checked) == 7

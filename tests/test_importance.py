@@ -94,6 +94,9 @@ def test_bad_inputs_are_refused_with_a_reason(planted, small_dataset):
     linear = keras.Model(planted.inputs, keras.layers.Dense(12)(planted.get_layer("scan").output[:, 0]))
     with pytest.raises(KerasMotifsError, match="outside \\[0, 1\\]; the loss figures assume probabilities"):
         filter_importance(linear, x, y)
+    broken = keras.Model(planted.inputs, keras.layers.Lambda(lambda t: t * np.nan)(planted.output))
+    with pytest.raises(KerasMotifsError, match="outputs NaN or values outside"):  # not NaN figures without a word
+        filter_importance(broken, x, y)
     with pytest.raises(KerasMotifsError, match="outputs of 'head' have no positions"):
         filter_importance(planted, x, y, layer="head")
     with pytest.raises(KerasMotifsError, match="ablation must be one of mean, zero"):
@@ -127,7 +130,6 @@ def test_cli_writes_the_documented_columns(planted, small_dataset_file, small_da
     err = capsys.readouterr().err
     assert err.startswith("keras-motifs: error: ") and "outputs of 'head' have no positions" in err
     assert not (tmp_path / "x.tsv").exists()
-
 
 
 def test_auroc_agrees_with_scikit_learn_ties_included():

@@ -168,9 +168,12 @@ def test_ground_truth_json_scores_like_its_dataset(tmp_path, small_dataset_file)
     assert write_ground_truth(tmp_path / "d.h5", tmp_path / "g.json") == {"CEBPB": ["MA0466"]}
     with pytest.raises(KerasMotifsError, match="expected a dataset .h5"):
         write_ground_truth(tmp_path / "g.json", tmp_path / "again.json")
+    with pytest.raises(KerasMotifsError, match="is the dataset itself"):
+        write_ground_truth(tmp_path / "d.h5", tmp_path / "." / "d.h5")
+    assert write_ground_truth(tmp_path / "d.h5", tmp_path / "g2.json") == {"CEBPB": ["MA0466"]}  # still a dataset
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(KerasMotifsError, match="non-empty mapping"):
-        read_ground_truth(tmp_path / "empty.json")  # a user's own mapping file must name TFs
+        read_ground_truth(tmp_path / "empty.json")  # the library reader refuses {} unless allow_empty
 
 
 def test_score_files_writes_score_json(tmp_path):
