@@ -13,7 +13,6 @@ Run: ``python benchmarks/sweep_workers.py [--archs cnn-2,cnn-10,cnn-25,cnn-50] [
 """
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from keras_motifs.workers import usable_cpus
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,17 +45,28 @@ def sweep(folder: Path, data: Path, args, workers: int) -> tuple[float, float]:
     return wall, training
 
 
+def at_least(low: int):
+    """An argparse type: an integer >= ``low``."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", default="cnn-2,cnn-10,cnn-25,cnn-50")
     parser.add_argument("--num-seqs", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="compared with 1 (default 2)")
-    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds; the fastest of each is kept")
+    parser.add_argument("--workers", type=at_least(2), default=2, help="compared with 1 (default 2)")
+    parser.add_argument("--rounds", type=at_least(1), default=1, help="alternating rounds; the fastest of each is kept")
     parser.add_argument("--dir", help="working folder (default: a temporary one, removed afterwards)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(args.dir or scratch).resolve()
+        root.mkdir(parents=True, exist_ok=True)
         data = root / "data.h5"
         keras_motifs("simulate", "--out", str(data), "--num-seqs", str(args.num_seqs))
         counts = (1, args.workers)
@@ -62,8 +74,8 @@ def main() -> None:
         for round_ in range(args.rounds):  # alternate which goes first: drift in load hits both alike
             for count in counts if round_ % 2 == 0 else counts[::-1]:
                 results[count].append(sweep(root / f"workers{count}", data, args, count))
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        print(f"{len(args.archs.split(','))} runs, {args.num_seqs} sequences, {args.epochs} epochs, {cores} cores")
+        print(f"{len(args.archs.split(','))} runs, {args.num_seqs} sequences, {args.epochs} epochs, "
+              f"{usable_cpus()} cores")
         print(f"{'workers':>7} {'sweep wall s':>13} {'training s (sum)':>17}")
         best = {count: min(results[count]) for count in counts}
         for count in counts:

@@ -57,6 +57,13 @@ _TAIL_LINES = 15
 _GRACE_SECONDS = 10.0
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def worker_environment(workers: int) -> dict[str, str]:
     """Environment variables that give each of ``workers`` processes an equal share of this machine.
 
@@ -75,8 +82,7 @@ def worker_environment(workers: int) -> dict[str, str]:
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    threads = str(max(1, cores // workers))
+    threads = str(max(1, usable_cpus() // workers))
     return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads,
             "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
@@ -93,7 +99,7 @@ def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, pr
     out_dir : Path
         The experiment folder.
     workers : int
-        Worker processes at once.
+        Worker processes at once (at most one per run; each gets an equal share of the cores).
     progress : Progress
         Gets one line per step, as the workers finish them.
     lock_fd : int, optional
@@ -113,7 +119,8 @@ def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, pr
         their runs (no other run starts), the error names each step that failed and
         quotes the last lines of its worker's output.
     """
-    pool = _Workers(out_dir, workers, progress, () if lock_fd is None else (lock_fd,))
+    # No more processes than runs: the cores are shared among those that can run at once.
+    pool = _Workers(out_dir, max(1, min(workers, len(runs))), progress, () if lock_fd is None else (lock_fd,))
     with pool.ending_on_signals():
         try:
             futures = [pool.threads.submit(pool.run, run_dir, steps) for run_dir, steps in runs.items()]

@@ -241,3 +241,19 @@ def test_workers_hold_the_folder_lock(tmp_path, monkeypatch):
         workers.run_in_workers(runs, tmp_path, 1, Progress(1, io.StringIO()), lock_fd=lock)
     (listing,) = tmp_path.glob("open*")
     assert str((tmp_path / LOCK_NAME).resolve()) in listing.read_text().splitlines()
+
+
+THREADS = """import os, sys
+from pathlib import Path
+(Path(sys.argv[1]) / f"threads{os.getpid()}").write_text(os.environ["TF_NUM_INTRAOP_THREADS"])
+"""
+
+
+def test_no_more_workers_than_runs(tmp_path, monkeypatch):
+    """--workers 4 on a sweep of one run: that run's worker gets every core, not a quarter of them."""
+    monkeypatch.setattr(workers, "_START", THREADS)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    runs = {Path("A"): [Step("train A", [tmp_path / "A"], lambda: None, Path("A"))]}
+    with pytest.raises(KerasMotifsError, match="train A"):  # the stand-in finishes no step
+        workers.run_in_workers(runs, tmp_path, 4, Progress(1, io.StringIO()))
+    assert [path.read_text() for path in tmp_path.glob("threads*")] == ["16"]
