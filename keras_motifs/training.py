@@ -194,6 +194,8 @@ def fit(
     Returns
     -------
     keras.callbacks.History
+        With ``best_epoch``: the epoch whose weights early stopping kept (0-based), as
+        ``keras.callbacks.EarlyStopping`` counted it.
     """
     for value, name in ((epochs, "epochs"), (batch_size, "batch_size")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -206,7 +208,7 @@ def fit(
     protocol = protocol_callbacks(patience, monitor, min_delta, lr_patience, lr_factor)
     keras.utils.set_random_seed(seed)
     compile_model(model, learning_rate)
-    return model.fit(
+    history = model.fit(
         dataset.x["train"],
         dataset.y["train"],
         validation_data=(dataset.x["valid"], dataset.y["valid"]),
@@ -215,18 +217,9 @@ def fit(
         callbacks=[*protocol, *callbacks],
         verbose=verbose,
     )
-
-
-def best_monitored_epoch(values: Sequence[float], monitor: str = PAPER.monitor,
-                         min_delta: float = PAPER.min_delta) -> int:
-    """The epoch early stopping counts as the best: the last one that improved on all before it by
-    more than ``min_delta`` (0-based), as ``keras.callbacks.EarlyStopping`` keeps it."""
-    sign = 1.0 if MONITORS[monitor] == "min" else -1.0
-    best, best_epoch = np.inf, 0
-    for epoch, value in enumerate(values):
-        if sign * value < best - min_delta:
-            best, best_epoch = sign * value, epoch
-    return best_epoch
+    early_stopping = protocol[0]
+    history.best_epoch = early_stopping.best_epoch  # the model's weights are this epoch's
+    return history
 
 
 def write_history(history: keras.callbacks.History, path: str | os.PathLike,
@@ -362,7 +355,6 @@ def train_run(
         write_history(history, folder.history, epoch_logs)
         write_json(folder.metrics, metrics)
         watched = history.history[monitor]
-        best_epoch = best_monitored_epoch(watched, monitor, min_delta)
         write_json(
             folder.config,
             {
@@ -372,7 +364,7 @@ def train_run(
                 "seed": seed,
                 "epochs": epochs,
                 "epochs_run": len(watched),
-                "best_epoch": best_epoch,
+                "best_epoch": history.best_epoch,
                 "patience": patience,
                 "monitor": monitor,
                 "min_delta": min_delta,
