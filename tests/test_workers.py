@@ -52,7 +52,7 @@ def one_worker(tmp_path_factory, small_dataset_file):
     return out
 
 
-def test_two_workers_give_the_same_results_as_one(one_worker, small_dataset_file, tmp_path, capsys):
+def test_two_workers_give_the_same_results_as_one(one_worker, small_dataset_file, tmp_path, capsys, monkeypatch):
     """Exactly the same numbers: a worker runs the very steps of --workers 1, on as many threads here.
 
     With a different thread count (plain --workers 1 on this machine's every core) the
@@ -61,8 +61,17 @@ def test_two_workers_give_the_same_results_as_one(one_worker, small_dataset_file
     1e-7 and, on these 60 test sequences, one AUROC drop by one tied pair (0.0012).
     """
     out = tmp_path / "two"
+    started = []  # the worker processes, so that a --workers ignored in favour of the main process fails here
+    popen = subprocess.Popen
+
+    def recording_popen(args, **kwargs):
+        started.append(args[-1])
+        return popen(args, **kwargs)
+
+    monkeypatch.setattr(workers.subprocess, "Popen", recording_popen)
     assert main([str(a) for a in run_command(out, small_dataset_file, "--workers", "2")[3:]]) == 0
     log = capsys.readouterr().out
+    assert sorted(started) == [str(out / "runs" / arch / "trial0") for arch in ARCHS.split(",")]
     assert (out / "table.tsv").read_text() == (one_worker / "table.tsv").read_text()
     for run in ("cnn-25/trial0", "cnn-50/trial0"):
         for name in ("metrics.json", "history.csv", "motifs/conv1.score.json", "motifs/conv1.importance.tsv"):
