@@ -179,13 +179,13 @@ class _Workers:
                 process.stdin.write(json.dumps(sys.path) + "\n")
             with process.stdout:
                 for line in process.stdout:
-                    fields = line.rstrip("\n").split("\t", 3)
-                    if fields[0] == _EVENT and len(fields) == 4:
-                        _, status, seconds, name = fields
-                        finished.add(name)
-                        self._finished(name, status, float(seconds) if seconds else None)
-                    else:
+                    event = _parse_event(line)
+                    if event is None:
                         tail.append(line.rstrip())
+                    else:
+                        name, status, seconds = event
+                        finished.add(name)
+                        self._finished(name, status, seconds)
             process.wait()
         finally:
             with self._lock:
@@ -255,6 +255,22 @@ class _Workers:
             for signum, handler in previous.items():
                 if handler is not None:
                     signal.signal(signum, handler)
+
+
+def _parse_event(line: str) -> tuple[str, str, float | None] | None:
+    """A worker's progress line as (step, status, seconds); None for any other line of its output.
+
+    A line that only looks like one (e.g. a library's output, or a truncated write) is
+    output too: raising here would leave the worker running with no one to wait for it.
+    """
+    fields = line.rstrip("\n").split("\t", 3)
+    if fields[0] != _EVENT or len(fields) != 4:
+        return None
+    _, status, seconds, name = fields
+    try:
+        return name, status, float(seconds) if seconds else None
+    except ValueError:
+        return None
 
 
 def _exit_reason(code: int) -> str:

@@ -173,11 +173,13 @@ def test_a_worker_reads_the_sweep_as_it_was_given():
         assert Sweep(**json.loads(json.dumps(dataclasses.asdict(sweep)))) == sweep
 
 
-#: A stand-in worker: run A finishes its first step, then fails; run B finishes both.
+#: A stand-in worker: run A finishes its first step, writes a line that only looks like a
+#: progress line, then fails; run B finishes both.
 FAKE = """import sys
 run = sys.argv[2]
 print("keras-motifs-step\\tdone\\t0.5\\ttrain " + run, flush=True)
 if run == "A":
+    print("keras-motifs-step\\tdone\\tsoon\\tfilters A", flush=True)
     print("Traceback: something broke", file=sys.stderr)
     sys.exit(3)
 print("keras-motifs-step\\talready done\\t\\tfilters " + run, flush=True)
@@ -195,6 +197,7 @@ def test_a_failed_worker_is_named_with_its_last_lines(count, tmp_path, monkeypat
         workers.run_in_workers(runs, tmp_path, count, Progress(5, log))
     assert str(failed.value).startswith("filters A failed, so no report was written; the steps finished are kept")
     assert str(failed.value).endswith("\nfilters A (exit status 3), last lines of its output:\n"
+                                      "    keras-motifs-step\tdone\tsoon\tfilters A\n"
                                       "    Traceback: something broke")
     lines = log.getvalue()
     assert "train A: done in 0.5 s" in lines and "filters A: failed (exit status 3)" in lines
