@@ -188,10 +188,10 @@ class _Stop(Exception):
 
 
 @pytest.mark.parametrize("profile, expected", [
-    ("quick", {"epochs": 60, "monitor": "val_loss", "mode": "min", "min_delta": 0.0005, "patience": 10,
-               "lr": 1e-3}),
+    ("quick", {"epochs": 200, "monitor": "val_loss", "mode": "min", "min_delta": 0.0, "patience": 20,
+               "lr": 3e-4, "batch_size": 50}),
     ("paper", {"epochs": 100, "monitor": "val_loss", "mode": "min", "min_delta": 0.0, "patience": 20,
-               "lr": 3e-4}),
+               "lr": 3e-4, "batch_size": 100}),
 ])
 def test_profiles_train_with_their_protocol(profile, expected, tmp_path, small_dataset_file, monkeypatch):
     """What reaches model.fit when the sweep trains a run: the profile's callbacks and settings."""
@@ -214,7 +214,7 @@ def test_profiles_train_with_their_protocol(profile, expected, tmp_path, small_d
     assert (seen["epochs"], stop.monitor, stop.patience, abs(stop.min_delta)) == (
         expected["epochs"], expected["monitor"], expected["patience"], expected["min_delta"])
     assert stop.mode == expected["mode"]
-    assert seen["lr"] == pytest.approx(expected["lr"])
+    assert seen["lr"] == pytest.approx(expected["lr"]) and seen["batch_size"] == expected["batch_size"]
     assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in seen["callbacks"])
     assert not (tmp_path / "run").exists()  # nothing left of the refused training
 
