@@ -66,7 +66,7 @@ PAPER = Protocol(epochs=100, patience=20, lr=3e-4)
 #: (``benchmarks/paper_effect.py``, README): the rate decides how small-pool models learn
 #: (at 1e-3 too many of cnn-4's filters matched a whole motif on 2 of 5 seeds, at 3e-4 on none);
 #: the batch decides how many of a large-pool model's 30 filters learn a motif at all (at
-#: batch 100, 5-7 of cnn-100's filters on 2 of 5 seeds stayed weak, matching no
-#: ground-truth motif; batch 25 pushed cnn-4 back towards whole motifs). Best epochs were
+#: batch 100, 5 and 7 of cnn-100's 30 filters matched no ground-truth motif on 2 of 5
+#: seeds; batch 25 pushed cnn-4 back towards whole motifs). Best epochs were
 #: 38-97 at this rate, so the cap of 200 is room, not a limit.
 QUICK = Protocol(epochs=200, patience=20, lr=3e-4, batch_size=50)
