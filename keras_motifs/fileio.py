@@ -21,10 +21,11 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 
 #: Names of the temporaries of :func:`atomic_file` and :func:`atomic_directory`
 #: (eight characters of ``tempfile``'s alphabet, which earlier versions used).
@@ -313,6 +314,11 @@ def folder_lock(folder: str | os.PathLike, command: str) -> Iterator[int]:
     ------
     KerasMotifsError
         Another process holds the lock.
+
+    Warns
+    -----
+    KerasMotifsWarning
+        The file system does not lock (the block runs unlocked).
     """
     import fcntl
 
@@ -330,6 +336,9 @@ def folder_lock(folder: str | os.PathLike, command: str) -> Iterator[int]:
                 f"{folder}: another keras-motifs command is writing this folder ({holder}, or the worker processes "
                 f"it started); wait for it to end, or use another folder"
             ) from None
+        except OSError as err:  # a file system without locks (some cluster mounts): go on, saying what is lost
+            warnings.warn(f"{folder}: cannot lock this folder ({os_error_reason(err)}); a second command started "
+                          "in it would not be refused, so run one at a time", KerasMotifsWarning, stacklevel=3)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"keras-motifs {command}, process {os.getpid()}".encode(), 0)
         yield fd

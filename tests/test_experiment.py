@@ -4,12 +4,13 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import shutil
 
 import pytest
 
 from keras_motifs.cli import main
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.experiment import PROFILES, readable_layers, resolve_sweep, run_experiment
 from keras_motifs.models import get_spec
 from keras_motifs.runfolder import RunFolder
@@ -82,6 +83,20 @@ def test_a_second_run_in_a_folder_being_written_is_refused_and_touches_nothing(t
         assert unfinished.is_dir()
     assert run_experiment(resolve_sweep("quick", **TINY), out, stream=io.StringIO()) == ["report"]
     assert not unfinished.exists()  # the lock released: a leftover of a run that ended
+
+
+def test_a_folder_that_cannot_be_locked_is_written_with_a_warning(tiny_run, monkeypatch):
+    """A file system without flock (some cluster mounts) costs the lock, not the run."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    out, _, _ = tiny_run
+    with pytest.warns(KerasMotifsWarning, match=re.escape(f"{out}: cannot lock this folder (no locks available)")):
+        assert run_experiment(resolve_sweep("quick", **TINY), out, stream=io.StringIO()) == ["report"]
 
 
 def test_profiles_and_config_files(tmp_path):
