@@ -9,6 +9,7 @@ probabilities = counts / column sums (no pseudocount), as in the paper.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -52,9 +53,18 @@ PAPER_GROUND_TRUTH_IDS: dict[str, list[str]] = {
 }
 
 
+#: A versioned JASPAR matrix ID: collection letters, digits, ``.version`` (MA0466.2, POL002.1).
+_JASPAR_VERSIONED_ID = re.compile(r"([A-Z]{2,3}\d{3,4})\.\d+")
+
+
 def base_id(matrix_id: str) -> str:
-    """Return a JASPAR matrix ID without its version: ``"MA0466.2"`` -> ``"MA0466"``."""
-    return matrix_id.split(".", 1)[0]
+    """Return a JASPAR matrix ID without its version: ``"MA0466.2"`` -> ``"MA0466"``.
+
+    Any other ID (a custom database's ``"motif.1"``) is returned whole, so that two
+    custom motifs are never taken as versions of one.
+    """
+    match = _JASPAR_VERSIONED_ID.fullmatch(matrix_id)
+    return match.group(1) if match else matrix_id
 
 
 def releases() -> list[str]:

@@ -64,6 +64,14 @@ def test_threshold_and_no_ground_truth():
     assert score["filters"][2]["best_jaspar_name"] is None and score["filters"][2]["best_gt_id"] is None
 
 
+def test_custom_ids_are_not_taken_as_versions():
+    """A custom database's "motif.2" is not ground truth when only "motif.1" is."""
+    table = _table([("f0", "motif.2", 1e-6, 5e-4), ("f1", "motif.1", 1e-6, 5e-4)])
+    score = score_tomtom(table, ["f0", "f1"], {"tf": ["motif.1"]})
+    assert score["match_any_frac"] == 1.0 and score["match_gt_frac"] == 0.5
+    assert [f["best_gt_id"] for f in score["filters"]] == [None, "motif.1"]
+
+
 def test_target_names_from_motifs():
     motifs = [Motif("MA0001.1", [[0.25] * 4], name="AGL3")]
     assert score_tomtom(TABLE, ["f0", "f1", "f2"], target_names=motifs)["filters"][0]["best_jaspar_name"] == "AGL3"
