@@ -78,8 +78,8 @@ def main() -> None:
         for column, label in columns.items():
             values = [by_seed[column].get(seed, np.nan) for seed in seeds]
             cells = " ".join(f"{v:5.3f}" for v in values)
-            spread = np.nanstd(values, ddof=1) if len(values) > 1 else np.nan
-            line = f"{arch:<12}{layer:<7}{label:<13}{cells}   mean {np.nanmean(values):.3f} sd {spread:.3f}"
+            spread = f"{np.nanstd(values, ddof=1):.3f}" if np.count_nonzero(~np.isnan(values)) > 1 else "-"
+            line = f"{arch:<12}{layer:<7}{label:<13}{cells}   mean {np.nanmean(values):.3f} sd {spread}"
             bars = [b for b in BARS if b[:3] == (arch, layer, column)]
             for _, _, _, compare, bound in bars:
                 met = sum(compare(v, bound) for v in values if not np.isnan(v))
