@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keras_motifs.workers import usable_cpus
+from keras_motifs._runtime import usable_cpus
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from keras_motifs import __version__, defaults
+from keras_motifs._runtime import GPU_SHARING_VARIABLES, thread_environment
 from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import discard_temporaries, os_error_reason
@@ -259,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"keras-motifs {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--threads", type=_positive_int,
+                        help="threads per pool of TensorFlow, BLAS and numba (default: one per core this process "
+                             "may use); the pipeline passes each task's cpus")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("simulate", help="make the paper's synthetic dataset")
@@ -506,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
             level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
         )
         logging.getLogger("keras_motifs").setLevel(logging.INFO)
+        if args.threads:
+            os.environ.update(thread_environment(args.threads))
+        for name, value in GPU_SHARING_VARIABLES.items():  # processes on one GPU share its memory
+            os.environ.setdefault(name, value)
         try:
             if getattr(args, "uses_keras", False) and not args.verbose:
                 _import_keras_quietly()

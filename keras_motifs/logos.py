@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from keras_motifs.motifs import information_content
-from keras_motifs.workers import usable_cpus
+from keras_motifs._runtime import usable_cpus
 
 if TYPE_CHECKING:
     from matplotlib.collections import PathCollection

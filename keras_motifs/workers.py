@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from keras_motifs._runtime import GPU_SHARING_VARIABLES, thread_environment, usable_cpus
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json
 
@@ -57,13 +58,6 @@ _TAIL_LINES = 15
 _GRACE_SECONDS = 10.0
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the system has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def worker_environment(workers: int) -> dict[str, str]:
     """Environment variables that give each of ``workers`` processes an equal share of this machine.
 
@@ -75,16 +69,14 @@ def worker_environment(workers: int) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        ``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS`` and ``OMP_NUM_THREADS``:
-        max(1, cores // workers), counting the cores this process may run on; and
-        ``TF_FORCE_GPU_ALLOW_GROWTH=true``, so that the processes share one GPU's memory
-        (each takes what it uses, not all of it).
+        :func:`keras_motifs._runtime.thread_environment` of max(1, cores // workers),
+        counting the cores this process may run on, and
+        :data:`keras_motifs._runtime.GPU_SHARING_VARIABLES`, so that the processes share
+        one GPU's memory (each takes what it uses, not all of it).
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
-    threads = str(max(1, usable_cpus() // workers))
-    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads,
-            "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    return {**thread_environment(max(1, usable_cpus() // workers)), **GPU_SHARING_VARIABLES}
 
 
 def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, progress: Progress,

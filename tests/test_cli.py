@@ -1,6 +1,7 @@
 """The command-line tool: subcommands and clean failures."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -210,3 +211,33 @@ def test_model_commands_print_no_backend_start_up_lines():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "Bottleneck: layer1" in result.stdout
     assert result.stderr == ""
+
+
+THREADS = """
+import os, sys
+from keras_motifs.cli import main
+assert main(sys.argv[1:]) == 0
+import tensorflow as tf
+print(" ".join(os.environ.get(name, "-") for name in
+               ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH")))
+"""
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--threads", "3", "describe", "--arch", "cnn-25"], "3 3 3 true"),
+    (["describe", "--arch", "cnn-25"], "- - - true"),
+])
+def test_threads_and_gpu_sharing_are_set_before_the_backend_starts(argv, expected):
+    """--threads (the pipeline passes task.cpus) reaches every thread pool; GPU memory is taken as needed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS",
+                                                           "NUMBA_NUM_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH")}
+    result = subprocess.run([sys.executable, "-c", THREADS, *argv], capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == expected
+
+
+def test_threads_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--threads", "0", "describe", "--arch", "cnn-25"])
+    assert stop.value.code == 2 and "argument --threads: expected a positive integer, got '0'" in capsys.readouterr().err

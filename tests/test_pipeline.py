@@ -320,10 +320,24 @@ def _keras_motifs_commands(parsed):
             yield proc["name"], tokens
 
 
+def _after_global_options(name: str, tokens: list[str]) -> list[str]:
+    """A ``keras-motifs`` command line from its subcommand on, its global options (``--threads N``) checked."""
+    from keras_motifs.cli import build_parser
+
+    takes_value = {opt: action.nargs != 0 for action in build_parser()._actions for opt in action.option_strings}
+    i = 1
+    while tokens[i].startswith("-"):
+        assert tokens[i] in takes_value, f"{name}: keras-motifs has no global option {tokens[i]!r}"
+        i += 2 if takes_value[tokens[i]] else 1
+    return tokens[i - 1:]
+
+
 def test_every_keras_motifs_subcommand_and_option_exists(parsed):
     subcommands = cli_subcommands()
     seen = set()
     for name, tokens in _keras_motifs_commands(parsed):
+        assert tokens[1:3] == ["--threads", "${task.cpus}"], f"{name}: keras-motifs must get the task's cpus"
+        tokens = _after_global_options(name, tokens)
         sub = tokens[1]
         assert sub in subcommands, f"{name}: keras-motifs has no subcommand {sub!r}"
         parser = subcommands[sub]

@@ -161,8 +161,11 @@ def test_workers_must_be_a_positive_integer(tmp_path, capsys):
 
 def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
-    assert workers.worker_environment(2) == {"TF_NUM_INTRAOP_THREADS": "8", "TF_NUM_INTEROP_THREADS": "8",
-                                             "OMP_NUM_THREADS": "8", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    assert workers.worker_environment(2) == {
+        "TF_NUM_INTRAOP_THREADS": "8", "TF_NUM_INTEROP_THREADS": "8", "OMP_NUM_THREADS": "8",
+        "OPENBLAS_NUM_THREADS": "8", "MKL_NUM_THREADS": "8", "NUMBA_NUM_THREADS": "8",
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+    }
     assert workers.worker_environment(3)["TF_NUM_INTRAOP_THREADS"] == "5"
     assert workers.worker_environment(32)["OMP_NUM_THREADS"] == "1"
 

@@ -18,7 +18,7 @@ process FILTERS {
     script:
     def args = task.ext.args ?: ''
     """
-    keras-motifs filters \\
+    keras-motifs --threads ${task.cpus} filters \\
         --model ${model} \\
         --data ${data} \\
         --out-dir runs/${meta.arch}/trial${meta.trial}/motifs \\

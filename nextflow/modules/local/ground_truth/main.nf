@@ -17,7 +17,7 @@ process GROUND_TRUTH {
     script:
     def args = task.ext.args ?: ''
     """
-    keras-motifs ground-truth \\
+    keras-motifs --threads ${task.cpus} ground-truth \\
         --data ${data} \\
         --out ground_truth.json \\
         ${args}

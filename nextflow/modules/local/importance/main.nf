@@ -21,7 +21,7 @@ process IMPORTANCE {
     def layer = meta.layer.replace('.', '/')
     """
     mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
-    keras-motifs importance \\
+    keras-motifs --threads ${task.cpus} importance \\
         --model ${model} \\
         --data ${data} \\
         --layer ${layer} \\

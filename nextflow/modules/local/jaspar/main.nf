@@ -15,7 +15,7 @@ process JASPAR {
 
     script:
     """
-    keras-motifs jaspar \\
+    keras-motifs --threads ${task.cpus} jaspar \\
         --release ${release} \\
         --out ${release}.meme
 

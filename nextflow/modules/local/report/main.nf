@@ -25,7 +25,7 @@ process REPORT {
         cp -RL "\$piece/." runs/
     done
 
-    keras-motifs report \\
+    keras-motifs --threads ${task.cpus} report \\
         --runs runs/*/* external*/* \\
         --out report \\
         ${args}

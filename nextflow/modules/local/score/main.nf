@@ -21,7 +21,7 @@ process SCORE {
     def args = task.ext.args ?: ''
     """
     mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
-    keras-motifs score \\
+    keras-motifs --threads ${task.cpus} score \\
         --tomtom ${tomtom} \\
         --filters ${filters} \\
         --ground-truth ${ground_truth} \\

@@ -17,7 +17,7 @@ process SIMULATE {
     def args = task.ext.args ?: ''
     prefix = task.ext.prefix ?: "${meta.id}"
     """
-    keras-motifs simulate \\
+    keras-motifs --threads ${task.cpus} simulate \\
         --out ${prefix}.h5 \\
         ${args}
 

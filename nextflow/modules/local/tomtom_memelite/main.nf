@@ -19,7 +19,7 @@ process TOMTOM_MEMELITE {
     def args = task.ext.args ?: ''
     """
     mkdir -p runs/${meta.arch}/trial${meta.trial}/motifs
-    keras-motifs tomtom \\
+    keras-motifs --threads ${task.cpus} tomtom \\
         --engine memelite \\
         --allow-empty \\
         --query ${query} \\

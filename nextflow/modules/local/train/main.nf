@@ -20,7 +20,7 @@ process TRAIN {
     script:
     def args = task.ext.args ?: ''
     """
-    keras-motifs train \\
+    keras-motifs --threads ${task.cpus} train \\
         --data ${data} \\
         --arch ${meta.arch} \\
         --trial ${meta.trial} \\
