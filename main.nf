@@ -10,18 +10,40 @@
 include { validateParameters } from 'plugin/nf-schema'
 include { KERAS_MOTIFS       } from './nextflow/workflows/keras_motifs'
 
+/*
+ * A param the workflow computes with, as an Integer. Nextflow types command-line values
+ * differently by version: 24.10-25.10 make `--trials 3` an Integer (but leave `--lr 1e-3` a
+ * String), 26.x's strict syntax leaves every value a String, and then `0..<'3'` is a range of
+ * characters and `'1' + 0` is '10'. nextflow_schema.json accepts either form.
+ */
+def integerParam(String name, value) {
+    if (value instanceof Integer) {
+        return value
+    }
+    def text = value.toString().trim()
+    if (!text.isInteger()) {
+        error("--${name} must be a whole number, got '${value}'")
+    }
+    return text.toInteger()
+}
+
 workflow {
     // Missing or mistyped params stop the run here, before any task, with nf-schema's message.
     validateParameters()
 
+    def archs = params.archs.toString().tokenize(',')*.trim().findAll { name -> name }
+    if (!archs && !params.runs) {
+        error("Nothing to report: --archs is empty and no --runs were given (give architectures to train, or run folders to report)")
+    }
+
     KERAS_MOTIFS(
         params.data,
-        params.num_seqs,
-        params.seed,
-        params.archs.toString().tokenize(',')*.trim().findAll { name -> name },
-        params.trials,
-        params.jaspar_release,
-        params.engine,
+        integerParam('num_seqs', params.num_seqs),
+        integerParam('seed', params.seed),
+        archs,
+        integerParam('trials', params.trials),
+        params.jaspar_release.toString(),
+        params.engine.toString(),
         params.runs,
     )
 

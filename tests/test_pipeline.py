@@ -462,13 +462,35 @@ def test_default_and_test_profile_params_validate():
 
 
 @pytest.mark.parametrize("name, bad", [
-    ("trials", 0), ("trials", "five"), ("epochs", 2.5), ("lr", 0), ("engine", "blast"),
-    ("jaspar_release", "2016"), ("archs", "cnn-2;cnn-25"), ("archs", True), ("data", "reads.fastq"),
-    ("layers", ""), ("thresh", -1),
+    ("trials", 0), ("trials", "five"), ("trials", "0"), ("trials", "1.5"), ("epochs", 2.5), ("lr", 0), ("lr", "0"),
+    ("lr", "0e5"), ("lr", "fast"), ("min_delta", "-1"), ("engine", "blast"), ("jaspar_release", "2016"),
+    ("jaspar_release", "JASPAR2015"), ("archs", "cnn-2;cnn-25"), ("archs", True), ("data", "reads.fastq"),
+    ("layers", ""), ("layers", "stem//conv1"), ("thresh", -1), ("thresh", "-0.1"), ("require_gpu", "yes"),
+    ("num_seqs", "9"), ("seed", "-1"),
 ])
 def test_mistyped_params_are_rejected(name, bad):
     params = {**_resolved(config_params()), name: bad}
     assert list(_validator().iter_errors(params)), f"--{name} {bad!r} passed validation"
+
+
+#: Values as Nextflow hands them over from the command line: a number or a boolean on 24.10-25.10
+#: (`--trials 3`, `--lr 0.001`, `--layers 1`), but text for `--lr 1e-3` there, and text for every value
+#: with the strict syntax of 26.x, before main.nf types them.
+@pytest.mark.parametrize("name, good", [
+    ("trials", "3"), ("trials", 3), ("lr", "1e-3"), ("lr", "0.001"), ("lr", 0.001), ("min_delta", "5E-4"),
+    ("thresh", "0.05"), ("seed", "7"), ("num_seqs", "1000"), ("require_gpu", "false"), ("require_gpu", True),
+    ("layers", 1), ("layers", "stem/conv1, 2"), ("jaspar_release", "JASPAR2024"),
+])
+def test_command_line_values_of_every_supported_nextflow_validate(name, good):
+    params = {**_resolved(config_params()), name: good}
+    assert [e.message for e in _validator().iter_errors(params)] == []
+
+
+def test_jaspar_releases_are_those_pyjaspar_ships():
+    from pyjaspar import jaspardb
+
+    release = _schema_properties(json.loads(SCHEMA.read_text()))["jaspar_release"]
+    assert sorted(release["enum"]) == sorted(jaspardb().get_releases())
 
 
 def test_params_are_validated_before_any_task():
