@@ -269,6 +269,29 @@ def _check_run_dirs(run_dirs: Sequence[str | os.PathLike]) -> list[Path]:
     return paths
 
 
+def _read_runs(paths: Sequence[Path]) -> list[_Run]:
+    """Read each run folder once; refuse two folders that hold the same architecture and trial.
+
+    A folder named twice (the same folder through two globs) is read once. Two different
+    folders of one architecture and trial would count that trial twice in every mean, for
+    example the runs of an earlier pipeline run passed with ``--runs`` next to the same
+    architectures trained again.
+    """
+    unique: dict[Path, Path] = {}
+    for path in paths:
+        unique.setdefault(path.resolve(), path)
+    runs = [_read_run(path) for path in unique.values()]
+    seen: dict[tuple[str, int], Path] = {}
+    for run in runs:
+        first = seen.setdefault((run.arch, run.trial), run.path)
+        if first != run.path:
+            raise KerasMotifsError(
+                f"{run.arch} trial {run.trial} is given twice, in {first} and in {run.path}: a trial counts once; "
+                "pass one of the two folders (runs trained elsewhere next to other architectures or trials only)"
+            )
+    return runs
+
+
 def importance_summary(table: pd.DataFrame, score: dict) -> dict[str, float]:
     """Two figures of a layer: do its readable filters do the work, and for their own class?
 
@@ -356,9 +379,9 @@ def read_runs(run_dirs: Sequence[str | os.PathLike]) -> pd.DataFrame:
     ------
     KerasMotifsError
         A folder is missing, or its ``config.json`` or ``metrics.json`` is missing or
-        lacks a required field.
+        lacks a required field, or two folders hold the same architecture and trial.
     """
-    return _runs_frame([_read_run(p) for p in _check_run_dirs(run_dirs)])
+    return _runs_frame(_read_runs(_check_run_dirs(run_dirs)))
 
 
 def _arch_order(runs: pd.DataFrame, arch_order: Sequence[str] | None) -> list[str]:
@@ -897,13 +920,14 @@ def write_report(
     ------
     KerasMotifsError
         A run folder is missing or lacks ``config.json`` or ``metrics.json`` (the message
-        names the folder and the file), or the output folder cannot be written.
+        names the folder and the file), two folders hold the same architecture and trial,
+        or the output folder cannot be written.
     """
     paths = _check_run_dirs(run_dirs)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise KerasMotifsError(f"{out_dir}: report folder is a file, not a folder")
-    runs = [_read_run(p) for p in paths]  # every input read and checked before anything is written
+    runs = _read_runs(paths)  # every input read and checked before anything is written
     created = not out_dir.exists()
     try:
         return _write_report_files(runs, out_dir, arch_order, title)

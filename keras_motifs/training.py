@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import os
 import time
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import keras
@@ -372,7 +371,8 @@ def train_run(
                 "lr_patience": lr_patience,
                 "lr_factor": lr_factor,
                 "batch_size": batch_size,
-                "data": str(Path(dataset.path).resolve()) if dataset.path else None,
+                # as given: a resolved link would record another pipeline task's work folder
+                "data": str(dataset.path) if dataset.path else None,
                 "data_source": dataset.source,
                 "input_length": dataset.input_length,
                 "class_names": dataset.class_names,

@@ -22,12 +22,16 @@ def test_simulate_then_train(tmp_path, capsys):
     data = tmp_path / "d.h5"
     status, out, _ = run(["simulate", "--out", data, "--num-seqs", 200, "--seed", 1], capsys)
     assert status == 0 and "140 train" in out and data.exists()
+    staged = tmp_path / "task" / "d.h5"  # as Nextflow stages an input: a link in the task's work folder
+    staged.parent.mkdir()
+    staged.symlink_to(data)
     status, out, err = run(
-        ["train", "--data", data, "--arch", "cnn-10", "--out", tmp_path / "run", "--epochs", 1,
+        ["train", "--data", staged, "--arch", "cnn-10", "--out", tmp_path / "run", "--epochs", 1,
          "--no-motif-callback", "--lr", "1e-3"], capsys)
     assert status == 0, err
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["learning_rate"] == 1e-3 and config["arch"] == "cnn-10"
+    assert config["data"] == str(staged)  # as given, not where the link points (another task's folder)
     import keras
 
     assert config["device"] in keras.distribution.list_devices()  # the device trained on, recorded

@@ -502,3 +502,17 @@ def test_protocol_sentence_needs_numbers_where_numbers_belong():
     assert protocol_sentence([{**good, "learning_rate": "3e-4"}]) == ""
     assert protocol_sentence([{**good, "lr_patience": 3}]).endswith("best weights kept.")  # no lr_factor: no cut
     assert "2 different protocols" in protocol_sentence([good, {**good, "epochs": [1]}])
+
+
+def test_one_trial_given_twice_is_refused_and_one_folder_twice_counts_once(sweep, tmp_path):
+    """Runs of an earlier pipeline run passed again next to the same trials trained anew would count twice."""
+    again = make_run(tmp_path / "earlier", "cnn-25_t1", "cnn-25", 1, (25, 4), 0.50, 0.30, {"conv1": (0.0, 0.0)})
+    with pytest.raises(KerasMotifsError, match=r"cnn-25 trial 1 is given twice, in .*cnn-25_t1 and in .*earlier"):
+        read_runs([*sweep, again])
+    out = tmp_path / "refused"
+    with pytest.raises(KerasMotifsError, match="given twice"):
+        write_report([*sweep, again], out)
+    assert not out.exists()
+    (tmp_path / "link").symlink_to(sweep[0], target_is_directory=True)
+    frame = read_runs([*sweep, sweep[0], tmp_path / "link"])
+    assert list(frame.drop_duplicates("run_dir")["run_dir"]) == [str(p) for p in sweep]

@@ -1,7 +1,7 @@
 // Filter importance: each filter of one conv layer ablated on the test split, per class.
 process IMPORTANCE {
     tag "${meta.id}:${meta.layer}"
-    label 'process_gpu'
+    label 'process_low'
 
     input:
     tuple val(meta), path(model)
