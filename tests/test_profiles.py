@@ -56,6 +56,10 @@ def _extra_queries(tmp_config) -> dict[str, dict]:
         "lr v2": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}),
         "two engines": _query(["docker", "singularity"], "TRAIN"),
     }
+    docs_config = tmp_config.with_name("docs.config")
+    docs_config.write_text(_docs_custom_config())
+    queries["docs custom config"] = _query(["slurm", "singularity", "gpu"], "TRAIN", configs=[docs_config])
+    queries["docs custom config tomtom"] = _query(["slurm", "singularity", "gpu"], "TOMTOM", configs=[docs_config])
     for gpu in GOOGLE_MACHINES:
         queries[f"google {gpu}"] = _query(["google", "gpu"], "TRAIN", params={"google_gpu": gpu})
     for process in ("TRAIN", "SIMULATE", "REPORT"):
@@ -70,6 +74,14 @@ def _extra_queries(tmp_config) -> dict[str, dict]:
             queries[f"label {label} {attempt}"] = {"profiles": ["docker"], "process": "SIMULATE", "labels": [label],
                                                    "attempt": attempt}
     return queries
+
+
+def _docs_custom_config() -> str:
+    """The ``my.config`` example of docs/pipeline.md (its one ``groovy`` block)."""
+    text = (ROOT / "docs" / "pipeline.md").read_text()
+    (block,) = re.findall(r"```groovy\n(.*?)```", text, flags=re.DOTALL)
+    assert "nextflow run . -profile slurm,singularity,gpu -c my.config" in text
+    return block
 
 
 @pytest.fixture(scope="module")
@@ -233,14 +245,16 @@ def test_google_gpu_choices_are_those_with_a_machine():
 
 
 def test_task_environment(table):
-    # Finding 8: Singularity/Apptainer clear the environment; SLURM's CUDA_VISIBLE_DEVICES must
-    # get in. Finding 13: PYTHONNOUSERSITE, a pull timeout for the multi-GB image.
+    # Finding 8: Singularity/Apptainer clear the environment, and every engine gives the
+    # container all GPUs: SLURM's CUDA_VISIBLE_DEVICES must get in. Finding 13:
+    # PYTHONNOUSERSITE, a pull timeout for the multi-GB image.
     for (profiles, _), s in _valid(table).items():
         _, engine, _ = _parts(profiles)
         assert s["env"] == {"PYTHONNOUSERSITE": "1"}, profiles
+        if engine:
+            assert "CUDA_VISIBLE_DEVICES" in s["engineOptions"]["envWhitelist"].split(","), profiles
         if engine in ("singularity", "apptainer"):
             options = s["engineOptions"]
-            assert "CUDA_VISIBLE_DEVICES" in options["envWhitelist"].split(","), profiles
             assert options["pullTimeout"] == "2h" and options["autoMounts"] is True, profiles
 
 
@@ -257,6 +271,15 @@ def test_params_container_from_a_custom_config_or_the_command_line_reaches_the_t
     assert _settings(evaluated, "container -c")["container"] == "ghcr.io/my-org/keras-motifs:0.1.0"
     assert "meme:" in _settings(evaluated, "container -c tomtom")["container"]
     assert _settings(evaluated, "container cli")["container"] == "/images/km.sif"
+
+
+def test_the_docs_custom_config_does_what_the_docs_say(evaluated):
+    train, tomtom = _settings(evaluated, "docs custom config"), _settings(evaluated, "docs custom config tomtom")
+    assert train["container"] == "docker://ghcr.io/my-org/keras-motifs:0.1.0"
+    assert train["clusterOptions"] == "--account=mylab --gres=gpu:a100:1"  # withName over the gpu profile
+    assert train["time"] == "1d" and train["containerOptions"] == "--nv"
+    assert tomtom["ext"]["args"] == "-thresh 0.1 -dist pearson"
+    assert tomtom["container"].startswith("https://depot.galaxyproject.org/singularity/meme:")
 
 
 def test_test_profile_caps_the_resources(evaluated):
