@@ -30,7 +30,8 @@
  *    at the end the CLI params are merged over `params` (ConfigBuilder: mergeMaps).
  *  - process settings (ProcessConfigBuilder.applyConfig): the process's own directives, then
  *    every matching `withLabel:` (any of the process's labels fully matches the regex, `!`
- *    negates), then every matching `withName:` (the regex fully matches the name), each
+ *    negates), then every matching `withName:` (the regex fully matches the process's simple
+ *    name; Nextflow also tries the fully qualified name, e.g. KERAS_MOTIFS:TRAIN: not modelled), each
  *    overriding what came before, in the order the selectors appear in the merged config;
  *    then the generic `process.*` settings only where nothing set that directive (or it holds
  *    ProcessConfig.DEFAULT_CONFIG's value). `ext` entries merge key by key the same way.
@@ -63,7 +64,6 @@ import org.codehaus.groovy.control.CompilationUnit
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.Phases
 import org.codehaus.groovy.control.SourceUnit
-import org.codehaus.groovy.control.customizers.ImportCustomizer
 
 // ---------------------------------------------------------------- units
 
@@ -223,7 +223,7 @@ class BlockDsl {
     }
 
     void run(Closure body) {
-        def dsl = scope == ['profiles'] ? new ProfilesDsl(context, root, scope) : this
+        def dsl = scope == ['profiles'] ? new ProfilesDsl(context, root) : this
         Closure copy = (Closure) body.clone()
         copy.resolveStrategy = Closure.DELEGATE_FIRST
         copy.delegate = dsl
@@ -257,7 +257,7 @@ class BlockDsl {
 class ProfilesDsl extends BlockDsl {
     Map<String, Closure> blocks = [:]
 
-    ProfilesDsl(ParseContext context, Map root, List<String> scope) { super(context, root, []) }
+    ProfilesDsl(ParseContext context, Map root) { super(context, root, []) }
 
     void assign(List<String> names, Object value) {
         throw new IllegalArgumentException("Only profile blocks are allowed in the `profiles` scope")
@@ -317,9 +317,7 @@ class ConfigEvaluator {
     }
 
     static Class compile0(File file) {
-        def imports = new ImportCustomizer()
         def config = new CompilerConfiguration()
-        config.addCompilationCustomizers(imports)
         config.scriptBaseClass = NfConfigScript.name
         config.pluginFactory = new ConfigParserPluginFactory()
         def unit = new CompilationUnit(config, null, loader)
@@ -354,6 +352,8 @@ class ConfigEvaluator {
 /** What a process's task sees as `task`: its resolved directives, attempt and name. */
 class TaskView {
     TaskResolver resolver
+
+    // `task.process` is the name queried (Nextflow's is fully qualified, e.g. KERAS_MOTIFS:TRAIN)
     def getProperty(String name) {
         switch( name ) {
             case 'attempt': return resolver.attempt
