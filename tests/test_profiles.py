@@ -342,6 +342,5 @@ def _hours(text: str) -> float:
 
 def test_labels_come_from_the_modules():
     assert process_labels("TRAIN") == ["process_gpu"]
-    assert process_labels("IMPORTANCE") == ["process_gpu"]
     assert process_labels("TOMTOM") == ["process_single"]
     assert re.fullmatch(r"process_\w+", process_labels("REPORT")[0])
