@@ -567,6 +567,7 @@ class Query {
         out.executorScope = config.executor ?: [:]
         out.params = params
         out.plugins = ((config.plugins ?: [:]) as Map).keySet() as List
+        out.reports = ['timeline', 'report', 'trace', 'dag'].collectEntries { [it, (config[it] as Map)?.file] }
         for( String scope : ['aws', 'google'] ) out[scope] = config[scope] ?: [:]
         out.engines = ENGINES.collectEntries { [it, config[it] ?: [:]] }
         return out

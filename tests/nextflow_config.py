@@ -32,7 +32,8 @@ A task's settings (``task_settings``) are a dict with, at least:
     ``maxRetries``, ``maxErrors``, ``shell``, ``beforeScript`` and any other directive set;
 ``ext`` (its closures evaluated: ``ext['args']``);
 ``env`` (the config's ``env`` scope: what every task's environment gets);
-``params`` (the final params), ``plugins`` (``id``s of the ``plugins`` block),
+``params`` (the final params), ``plugins`` (``id``s of the ``plugins`` block), ``reports``
+    (the files of the timeline, report, trace and dag scopes),
     ``executorScope``, ``aws``, ``google``, ``engines`` (the docker, podman, singularity
     and apptainer scopes).
 

@@ -55,6 +55,10 @@ def _extra_queries(tmp_config) -> dict[str, dict]:
         "lr v1": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}, syntax="v1"),
         "lr v2": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}),
         "two engines": _query(["docker", "singularity"], "TRAIN"),
+        "reports test v1": _query(["test", "docker"], "TRAIN", syntax="v1"),
+        "reports test v2": _query(["test", "docker"], "TRAIN"),
+        "reports outdir v1": _query(["docker"], "TRAIN", params={"outdir": "s3://bucket/out"}, syntax="v1"),
+        "reports outdir v2": _query(["docker"], "TRAIN", params={"outdir": "s3://bucket/out"}),
     }
     docs_config = tmp_config.with_name("docs.config")
     docs_config.write_text(_docs_custom_config())
@@ -280,6 +284,17 @@ def test_the_docs_custom_config_does_what_the_docs_say(evaluated):
     assert train["time"] == "1d" and train["containerOptions"] == "--nv"
     assert tomtom["ext"]["args"] == "-thresh 0.1 -dist pearson"
     assert tomtom["container"].startswith("https://depot.galaxyproject.org/singularity/meme:")
+
+
+def test_pipeline_reports_go_to_the_outdir_under_both_parsers(evaluated):
+    # timeline/report/trace/dag files are read while nextflow.config is parsed: a param a profile
+    # sets is not seen there by the v1 parser (its profiles are merged at the end of the file)
+    for name in ("reports test", "reports outdir"):
+        for syntax in ("v1", "v2"):
+            s = _settings(evaluated, f"{name} {syntax}")
+            outdir = s["params"]["outdir"]
+            assert s["reports"] == {report: f"{outdir}/pipeline_info/{report}.{'txt' if report == 'trace' else 'html'}"
+                                    for report in ("timeline", "report", "trace", "dag")}, (name, syntax)
 
 
 def test_test_profile_caps_the_resources(evaluated):
