@@ -49,6 +49,14 @@ _positive_float = _bounded(float, 0, True, "a positive number")
 _non_negative_float = _bounded(float, 0, False, "a number >= 0")
 
 
+def _run_name(text: str) -> tuple[str, int]:
+    """argparse type: a run as its folder is named under runs/, ``ARCH/trialK`` -> (ARCH, K)."""
+    arch, _, trial = text.rpartition("/trial")
+    if not arch or not trial.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a run as ARCH/trialK (e.g. cnn-25/trial0), got {text!r}")
+    return arch, int(trial)
+
+
 def _fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1."""
     value = _positive_float(text)
@@ -182,7 +190,7 @@ def _jaspar(args) -> None:
 def _report(args) -> None:
     from keras_motifs.report import write_report
 
-    path = write_report([Path(run) for run in args.runs], Path(args.out))
+    path = write_report([Path(run) for run in args.runs], Path(args.out), expected_runs=args.expect)
     print(f"wrote {path}")
 
 
@@ -388,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="write the report (table, logos, plots, HTML) from run folders")
     p.add_argument("--runs", nargs="+", required=True, help="trained-run folders")
     p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--expect", nargs="+", type=_run_name, default=[], metavar="ARCH/trialK",
+                   help="runs meant to be in the report (runs/<arch>/trial<k> names): each one missing gets a note")
     p.set_defaults(handler=_report)
 
     p = sub.add_parser("run", help="reproduce the paper's experiment end to end and write a report")

@@ -510,6 +510,15 @@ def _flag_notes(runs: pd.DataFrame) -> list[str]:
             for row in flagged.itertuples(index=False)]
 
 
+def _missing_run_notes(runs: Sequence[_Run], expected: Sequence[tuple[str, int]]) -> list[str]:
+    """One line per expected run (architecture, trial) that no folder holds, e.g. a failed training."""
+    present = {(run.arch, run.trial) for run in runs}
+    missing = [(arch, trial) for arch, trial in dict.fromkeys(expected) if (arch, trial) not in present]
+    return [f"{FLAG_MARK} {arch} trial {trial}: expected, but no run folder holds it (its training or a later "
+            f"step failed, or it was not run); the {arch} row is over the trials present."
+            for arch, trial in missing]
+
+
 def _markdown(shown: pd.DataFrame, caption: str, notes: Sequence[str] = ()) -> str:
     """Render a string table as GitHub Markdown with a caption line and notes on flagged runs."""
     def line(cells):
@@ -890,6 +899,7 @@ def write_report(
     out_dir: str | os.PathLike,
     arch_order: Sequence[str] | None = None,
     title: str = "keras-motifs report",
+    expected_runs: Sequence[tuple[str, int]] = (),
 ) -> Path:
     """Write Table 1, logos, plots and ``report.html`` for trained-run folders.
 
@@ -910,6 +920,11 @@ def write_report(
         pool size, then name.
     title : str
         Heading of ``report.html``. Default is "keras-motifs report".
+    expected_runs : list of (str, int), optional
+        The (architecture, trial) pairs meant to be in the report, e.g. every run a
+        pipeline started: each one that no folder holds gets a note under the table,
+        so that a failed run does not leave a row over fewer trials without a word.
+        Default is none.
 
     Returns
     -------
@@ -930,14 +945,15 @@ def write_report(
     runs = _read_runs(paths)  # every input read and checked before anything is written
     created = not out_dir.exists()
     try:
-        return _write_report_files(runs, out_dir, arch_order, title)
+        return _write_report_files(runs, out_dir, arch_order, title, expected_runs)
     except BaseException:
         if created:  # a refused report leaves nothing behind
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
 
 
-def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[str] | None, title: str) -> Path:
+def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[str] | None, title: str,
+                        expected_runs: Sequence[tuple[str, int]] = ()) -> Path:
     """Write the report of runs already read into ``out_dir``; return the path of ``report.html``."""
     frame = _runs_frame(runs)
     table = summary_table(frame, arch_order)
@@ -984,7 +1000,7 @@ def _write_report_files(runs: list[_Run], out_dir: Path, arch_order: Sequence[st
     with atomic_file(out_dir / "runs.tsv") as tmp:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="")
     caption = _table_caption(frame, protocol_sentence([run.config for run in runs]))
-    notes = _flag_notes(frame)
+    notes = _flag_notes(frame) + _missing_run_notes(runs, expected_runs)
     with atomic_file(out_dir / "table.md") as tmp:
         tmp.write_text(_markdown(_display_table(table), caption, notes), encoding="utf-8")
     report = out_dir / "report.html"

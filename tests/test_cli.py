@@ -245,3 +245,13 @@ def test_threads_must_be_positive(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--threads", "0", "describe", "--arch", "cnn-25"])
     assert stop.value.code == 2 and "argument --threads: expected a positive integer, got '0'" in capsys.readouterr().err
+
+
+def test_report_expect_takes_run_names(capsys):
+    from keras_motifs.cli import build_parser
+
+    args = build_parser().parse_args(["report", "--runs", "r", "--out", "o", "--expect", "cnn-25/trial0", "a/b/trial12"])
+    assert args.expect == [("cnn-25", 0), ("a/b", 12)]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["report", "--runs", "r", "--out", "o", "--expect", "cnn-25"])
+    assert "expected a run as ARCH/trialK (e.g. cnn-25/trial0), got 'cnn-25'" in capsys.readouterr().err

@@ -48,6 +48,8 @@ PLUGIN_OFFLINE_ERROR = "Plugin '{name}' does not exist or is not specified in th
 #: Likewise the options of a plugin's config scope are unknown offline: nf-schema's `validation`.
 PLUGIN_SCOPES = {"nf-schema": "validation"}
 
+#: The element types nf-core's modules/meta-schema.json allows in a meta.yml.
+NF_CORE_ELEMENT_TYPES = {"map", "file", "directory", "string", "integer", "float", "boolean", "list"}
 #: The paper's Tomtom flags (MEME suite), fixed in the TOMTOM module.
 PAPER_TOMTOM_FLAGS = ["-no-ssc", "-verbosity 1", "-text", "-evalue"]
 
@@ -576,7 +578,7 @@ def test_meta_yml_matches_the_process_declarations(parsed, module):
     for channel in [*meta["input"], *(c for chans in meta["output"].values() for c in chans)]:
         for item in channel if isinstance(channel, list) else [channel]:
             (spec,) = item.values()
-            assert spec.get("type") in {"map", "file", "directory", "string", "integer"} and spec.get("description")
+            assert spec.get("type") in NF_CORE_ELEMENT_TYPES and spec.get("description")
 
 
 @pytest.mark.parametrize("module", [m.parent.name for m in sorted(MODULES.glob("*/main.nf"))])

@@ -516,3 +516,15 @@ def test_one_trial_given_twice_is_refused_and_one_folder_twice_counts_once(sweep
     (tmp_path / "link").symlink_to(sweep[0], target_is_directory=True)
     frame = read_runs([*sweep, sweep[0], tmp_path / "link"])
     assert list(frame.drop_duplicates("run_dir")["run_dir"]) == [str(p) for p in sweep]
+
+
+def test_an_expected_run_that_no_folder_holds_is_noted(sweep, tmp_path):
+    """A pipeline run whose training failed (and was ignored) is named under the table, not just left out."""
+    out = tmp_path / "report"
+    write_report(sweep, out, expected_runs=[("cnn-25", 0), ("cnn-25", 1), ("cnn-25", 2), ("cnn-100", 0)])
+    table = (out / "table.md").read_text()
+    assert "cnn-25 trial 2: expected, but no run folder holds it" in table
+    assert "cnn-100 trial 0: expected" in table and "cnn-25 trial 1: expected" not in table
+    assert "cnn-25 trial 2: expected" in (out / "report.html").read_text()
+    write_report(sweep, out, expected_runs=[("cnn-25", 0), ("cnn-1", 0)])
+    assert "expected, but" not in (out / "table.md").read_text()

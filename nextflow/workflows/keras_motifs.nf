@@ -105,7 +105,10 @@ workflow KERAS_MOTIFS {
         ? channel.fromPath(external_runs, type: 'dir', checkIfExists: true).collect()
         : channel.value([])
 
-    REPORT(ch_parts, ch_external)
+    // Every run started, by name: the report notes each one whose step failed (and was ignored).
+    ch_expected = ch_runs.map { meta -> "${meta.arch}/trial${meta.trial}" }.collect().ifEmpty([])
+
+    REPORT(ch_parts, ch_external, ch_expected)
     ch_versions = ch_versions.mix(REPORT.out.versions)
 
     emit:

@@ -1,13 +1,15 @@
 // One report over every run. Each task upstream wrote its piece of a run in the published
 // layout, runs/<arch>/trial<k>/... (keras_motifs.runfolder); the pieces (one `runs` folder per
 // task, staged as part<N>/runs) are merged here into that layout. Runs trained elsewhere
-// (--runs) are read where they are staged.
+// (--runs) are read where they are staged. The runs the pipeline started come as their names, so
+// that a run whose step failed (errorStrategy 'ignore') is named in the report, not just left out.
 process REPORT {
     label 'process_low'
 
     input:
     path(parts, stageAs: 'part?/*')
     path(external, stageAs: 'external?/*')
+    val(expected)
 
     output:
     path "report"      , emit: report
@@ -18,6 +20,8 @@ process REPORT {
 
     script:
     def args = task.ext.args ?: ''
+    // Every run the pipeline started (runs/<arch>/trial<k>): one whose step failed gets a note in the report.
+    def expect = expected ? "--expect ${expected.join(' ')}" : ''
     """
     shopt -s nullglob  # no --runs: no external*/* folders
     mkdir -p runs
@@ -28,6 +32,7 @@ process REPORT {
     keras-motifs --threads ${task.cpus} report \\
         --runs runs/*/* external*/* \\
         --out report \\
+        ${expect} \\
         ${args}
 
     cat <<-END_VERSIONS > versions.yml
