@@ -82,7 +82,7 @@ class Sweep:
 
 
 #: Preset sweeps: the seven pooling architectures once with the laptop protocol
-#: (:data:`keras_motifs.defaults.QUICK`), or all 17 five times with the paper's.
+#: (:data:`keras_motifs.defaults.QUICK`), or every architecture of the registry five times with the paper's.
 PROFILES: dict[str, dict] = {
     "quick": {"archs": list(POOLING_SWEEP), "trials": 1, **QUICK.as_dict()},
     "paper": {"archs": list(ARCHITECTURES), "trials": 5, **PAPER.as_dict()},
