@@ -131,3 +131,39 @@ def test_readable_layers_stop_at_the_first_pool():
                            ("cnn-1-1-100", ["conv1", "conv2", "conv3"])):
         model = build_model(arch)
         assert readable_conv_layers(model, SequenceInputs(model, random_sequences(2, 200))) == readable
+
+
+def released_alignment(activation, sequences, window, threshold=0.5):
+    """The released code's activation_pwm, written out: windows [p - window // 2, p - window // 2 + window)."""
+    counts = np.zeros((activation.shape[-1], window, 4))
+    for f in range(activation.shape[-1]):
+        for n, p in zip(*np.nonzero(activation[:, :, f] > threshold * activation[:, :, f].max())):
+            start = p - window // 2
+            if 0 <= start and start + window <= sequences.shape[1]:  # keras-motifs drops windows off the ends
+                counts[f] += activation[n, p, f] * sequences[n, start : start + window]
+    return counts / counts.sum(axis=2, keepdims=True)
+
+
+@pytest.mark.parametrize("width", [3, 9, 19])
+def test_fixed_window_is_placed_as_the_released_code_placed_it(sequences, width):
+    inputs = keras.Input((200, 4))
+    x = keras.layers.Conv1D(4, width, padding="same", use_bias=False, name="scan")(inputs)
+    x = keras.layers.Activation("relu", name="scan_relu")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalMaxPooling1D()(x)))
+    x_small = sequences[:120].astype("float32")
+    activation = keras.Model(inputs, model.get_layer("scan_relu").output).predict(x_small, verbose=0)
+    result = extract_filters(model, x_small, window=19)
+    assert result.window == 19
+    np.testing.assert_allclose(np.stack(result.ppms), released_alignment(activation, x_small, 19), atol=1e-5)
+    default = extract_filters(model, x_small)
+    assert default.window == width  # the receptive field stays the default
+    if width == 19:
+        for fixed, measured in zip(result.ppms, default.ppms):
+            np.testing.assert_array_equal(fixed, measured)
+
+
+def test_fixed_window_refuses_bad_widths(sequences):
+    with pytest.raises(KerasMotifsError, match="window must be a positive integer, got 0"):
+        extract_filters(planted_model(), sequences[:20], window=0)
+    with pytest.raises(KerasMotifsError, match="window of 201 positions is longer than the sequences"):
+        extract_filters(planted_model(), sequences[:20], window=201)
