@@ -125,7 +125,7 @@ def _filters(args) -> None:
 
     for meme_path in write_layer_motifs(
         args.model, args.data, layers=args.layer, split=args.split, method=args.method,
-        out=args.out, out_dir=args.out_dir,
+        out=args.out, out_dir=args.out_dir, window=args.window,
     ):
         print(f"wrote {meme_path}")
 
@@ -191,7 +191,7 @@ def _run(args) -> None:
     sweep = resolve_sweep(
         args.profile, args.config, archs=args.archs, trials=args.trials, epochs=args.epochs,
         patience=args.patience, monitor=args.monitor, lr_patience=args.lr_patience, num_seqs=args.num_seqs, data=args.data, engine=args.engine, jaspar_release=args.jaspar_release,
-        seed=args.seed,
+        seed=args.seed, window=args.window,
     )
     start = time.monotonic()
     ran = run_experiment(sweep, args.out, workers=args.workers)
@@ -330,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["code", "paper"], default="code",
                    help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
                         "per sequence (default code)")
+    p.add_argument("--window", type=_positive_int,
+                   help=f"align this many positions per filter, placed as the released code placed them "
+                        f"({defaults.RELEASED_WINDOW} there, for every model); default: the layer's receptive field")
     p.set_defaults(handler=_filters, uses_keras=True)
 
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
@@ -402,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")
     p.add_argument("--jaspar-release", help="JASPAR release")
     p.add_argument("--seed", type=int, help="base random seed")
+    p.add_argument("--window", type=_positive_int,
+                   help=f"positions aligned per filter (profile paper: {defaults.RELEASED_WINDOW}, the released "
+                        "code's; quick: each layer's receptive field)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="runs trained and analysed at once, each in its own process with an equal share of the "
                         "cores, sharing the GPU (default 1: one after another, in this process)")

@@ -167,3 +167,12 @@ def test_fixed_window_refuses_bad_widths(sequences):
         extract_filters(planted_model(), sequences[:20], window=0)
     with pytest.raises(KerasMotifsError, match="window of 201 positions is longer than the sequences"):
         extract_filters(planted_model(), sequences[:20], window=201)
+
+
+def test_cli_filters_window_sets_every_layers_width(tmp_path, small_dataset_file):
+    from keras_motifs.cli import main
+
+    build_model("cnn3-2").save(tmp_path / "model.keras")
+    assert main(["filters", "--model", str(tmp_path / "model.keras"), "--data", str(small_dataset_file),
+                 "--out", str(tmp_path / "f.meme"), "--window", "19"]) == 0
+    assert {row.split("\t")[2] for row in (tmp_path / "f.filters.tsv").read_text().splitlines()[1:]} == {"19"}
