@@ -248,6 +248,14 @@ def _encode(args) -> None:
     print(f"wrote {args.out}: {sizes} sequences of {summary['length']} nt, classes {', '.join(summary['class_names'])}")
 
 
+def _port(args) -> None:
+    from keras_motifs.released import RELEASED_NAMES, port_checkpoint
+
+    arch = RELEASED_NAMES.get(args.arch, args.arch)
+    port_checkpoint(args.checkpoint, arch, args.out, input_length=args.length)
+    print(f"wrote {args.out}: {arch} with the weights of {args.checkpoint}")
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -440,6 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif when scoring")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=_encode)
+
+    p = sub.add_parser("port", help="port a TF1 checkpoint of the authors' released code to a .keras model")
+    p.add_argument("--checkpoint", required=True, help="checkpoint prefix (cnn_25_best.ckpt) or its .index file")
+    p.add_argument("--arch", required=True,
+                   help="architecture it is of: a registry name (cnn-25) or the released code's (cnn_25)")
+    p.add_argument("--out", required=True, help="the .keras model to write")
+    p.add_argument("--length", type=_positive_int, default=200, help="sequence length it was trained on (default 200)")
+    p.set_defaults(handler=_port, uses_keras=True)
     return parser
 
 
