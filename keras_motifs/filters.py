@@ -83,7 +83,9 @@ class LayerFilters:
         min_ic : float or None
             Trim flanks with information below this (bits), keeping ``pad``
             columns; None keeps the whole window. A filter with no informative
-            column is left out. Default is 0.5.
+            column is left out (:func:`keras_motifs.motifs.trim` says how this
+            relates to the released code); it stays in :meth:`rows`, so it
+            counts in the denominator of the match fractions. Default is 0.5.
         pad : int
             Columns kept beyond the informative span. Default is 3.
         """

@@ -176,3 +176,19 @@ def test_cli_filters_window_sets_every_layers_width(tmp_path, small_dataset_file
     assert main(["filters", "--model", str(tmp_path / "model.keras"), "--data", str(small_dataset_file),
                  "--out", str(tmp_path / "f.meme"), "--window", "19"]) == 0
     assert {row.split("\t")[2] for row in (tmp_path / "f.filters.tsv").read_text().splitlines()[1:]} == {"19"}
+
+
+def test_an_uninformative_filter_is_left_out_of_tomtom_but_counts_in_the_fractions(tmp_path):
+    from keras_motifs.filters import LayerFilters, write_filter_table
+    from keras_motifs.scoring import score_tomtom
+
+    gata = get_motif("MA0035.3").ppm
+    flat = np.full((19, 4), 0.25)  # never above 0.5 bits: the released clip_filters kept it whole
+    filters = LayerFilters("conv1", 19, [np.vstack([flat[:4], gata, flat[: 15 - len(gata)]]), flat],
+                           np.array([50, 50]), np.array([1.0, 1.0]), "code")
+    motifs = filters.motifs()
+    assert [m.id for m in motifs] == ["filter0"] and motifs[0].width < 19
+    write_filter_table(filters, tmp_path / "conv1.filters.tsv")
+    table = tomtom(motifs, load_database("JASPAR2016"))
+    score = score_tomtom(table, read_filter_ids(tmp_path / "conv1.filters.tsv"), {"GATA1": ["MA0035"]})
+    assert score["num_filters"] == 2 and score["match_any_frac"] == 0.5 and score["match_gt_frac"] == 0.5
