@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METRICS", "PUBLISHED", "SOURCE", "Figure", "published_figures"]
+__all__ = ["ARCHITECTURE_NOTES", "METRICS", "PUBLISHED", "SOURCE", "Figure", "published_figures"]
 
 #: Where the figures come from.
 SOURCE = ("Koo & Eddy (2019), PLoS Comput Biol 15(12): e1007560, Table 1 as stated in the Results text "
@@ -69,6 +69,16 @@ PUBLISHED: dict[tuple[str, str], dict[str, Figure]] = {
 }
 
 METRICS = ("auroc", "match_any", "match_gt")
+
+#: What a reader must know to compare an architecture's row with the paper.
+ARCHITECTURE_NOTES: dict[str, str] = {
+    "cnn-50-2": "cnn-50-2 is the network the authors released and trained (64 second-layer filters, 96 dense "
+                "units, 25,712 parameters); the paper's figure is of it.",
+    "cnn-50-2-samesize": "cnn-50-2-samesize is CNN-50-2 as the paper's text describes it (as many parameters as "
+                         "CNN-2: 128 filters, 512 units); the authors did not train it, so no figure is published.",
+    "cnn-25-60": "The released code of cnn-25-60, -90 and -120 has 30 first-layer filters (it never varied them); "
+                 "keras-motifs builds the 60, 90 and 120 of the paper's text.",
+}
 
 
 def published_figures(arch: str, layer: str) -> dict[str, Figure | None]:

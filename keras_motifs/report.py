@@ -495,10 +495,11 @@ def _table_caption(runs: pd.DataFrame, protocol: str) -> str:
         "filters that match a ground-truth TF and matter, the fraction whose ablation hurts that TF's "
         "class most."
     )
-    from keras_motifs.published import SOURCE
+    from keras_motifs.published import ARCHITECTURE_NOTES, SOURCE
 
     paper = (f"Columns \"paper: ...\" give the published figure of the same architecture and layer ({SOURCE}); "
              "– where the paper states none.")
+    paper = " ".join([paper] + [note for arch, note in ARCHITECTURE_NOTES.items() if arch in set(runs["arch"])])
     return f"{text} {paper} {protocol}".rstrip()
 
 
