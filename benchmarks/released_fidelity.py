@@ -28,7 +28,10 @@ MEME Tomtom's ``tomtom.txt`` and ``performance_summary.tsv``), this prints per m
    and renormalised, columns above 0.5 bits, padded by 3; only here) reproduces from
    the released ``.meme``, and how many ``keras_motifs.motifs.trim`` does;
 7. keras-motifs' pipeline on the ported model: filters with the released window (19),
-   trimmed, Tomtom (memelite, JASPAR 2016), ground-truth and match-any fractions.
+   trimmed, Tomtom (memelite, JASPAR 2016), ground-truth and match-any fractions; the same
+   with the receptive field as window (keras-motifs' default; it differs for cnn3 and cnn9);
+   and the ground-truth fraction with ``--method paper`` (0.7 x max, one window per sequence,
+   19 columns).
 
 Run: ``python benchmarks/released_fidelity.py --release DIR [--num-seqs 25000] [--seed 0]``
 (several minutes of CPU). Nothing of the release is copied or written.
@@ -238,8 +241,15 @@ def main() -> None:
         trimmed = [our_trim_width(p) for p in theirs]
 
         pipeline_filters = ours if window == 19 else extract_filters(model, x_test, method="code", window=19)
-        pipeline = score_tomtom(tomtom(pipeline_filters.motifs(), load_database("JASPAR2016")), filter_ids,
+        jaspar = load_database("JASPAR2016")
+        pipeline = score_tomtom(tomtom(pipeline_filters.motifs(), jaspar), filter_ids,
                                 PAPER_GROUND_TRUTH_IDS, evalue_threshold=EVALUE)
+        receptive = pipeline if spec.conv_layers[0].kernel_size == 19 else score_tomtom(
+            tomtom(extract_filters(model, x_test, method="code").motifs(), jaspar), filter_ids,
+            PAPER_GROUND_TRUTH_IDS, evalue_threshold=EVALUE)
+        paper_method = extract_filters(model, x_test, method="paper", window=19)
+        pipeline_paper = score_tomtom(tomtom(paper_method.motifs(), jaspar), filter_ids,
+                                      PAPER_GROUND_TRUTH_IDS, evalue_threshold=EVALUE)
         paper = published_figures(arch, "conv1")
         rows.append({
             "model": name, "arch": arch, "params": params, "err": error, "naive_err": naive_error,
@@ -253,6 +263,8 @@ def main() -> None:
             "earlier_rule": sum(a == b for a, b in zip(earlier, clipped)),
             "our_trim": sum(a == b for a, b in zip(trimmed, clipped)),
             "gt_pipeline": pipeline["match_gt_frac"], "any_pipeline": pipeline["match_any_frac"],
+            "gt_paper_method": pipeline_paper["match_gt_frac"],
+            "any_rf": receptive["match_any_frac"], "gt_rf": receptive["match_gt_frac"],
         })
         print(f"  {name}: done ({time.monotonic() - start:.0f} s)", flush=True)
 
@@ -265,7 +277,7 @@ def main() -> None:
          ["model", "window", "active", "r_median", "r_min", "offset0", "query", "jaccard"]),
         ("5-7. Ground truth from their files, trim widths (of 30), keras-motifs' pipeline on the ported model",
          ["model", "any_files", "gt_files", "gt_released_scoring", "gt_paper", "earlier_rule", "our_trim",
-          "any_pipeline", "gt_pipeline"]),
+          "any_pipeline", "gt_pipeline", "any_rf", "gt_rf", "gt_paper_method"]),
     ]
     for title, columns in sections:
         print(f"\n{title}")
