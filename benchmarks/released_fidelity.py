@@ -51,7 +51,12 @@ from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS
 from keras_motifs.models import get_spec
 from keras_motifs.motifs import Motif, read_meme, trim
 from keras_motifs.published import published_figures
-from keras_motifs.released import RELEASED_EPSILON, RELEASED_NAMES, read_checkpoint, released_model
+from keras_motifs.released import (
+    RELEASED_EPSILON,
+    RELEASED_NAMES,
+    read_checkpoint,
+    released_model,
+)
 from keras_motifs.scoring import score_tomtom
 from keras_motifs.tomtom import load_database, read_tomtom_tsv, tomtom
 from keras_motifs.training import evaluate

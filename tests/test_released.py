@@ -11,7 +11,12 @@ import pytest
 from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
-from keras_motifs.released import RELEASED_EPSILON, port_checkpoint, read_checkpoint, released_model
+from keras_motifs.released import (
+    RELEASED_EPSILON,
+    port_checkpoint,
+    read_checkpoint,
+    released_model,
+)
 
 tf = pytest.importorskip("tensorflow")
 
@@ -104,7 +109,7 @@ def test_ported_model_computes_what_the_released_graph_computed(checkpoint, x):
     naive.set_weights(model.get_weights())
     for layer in (naive.get_layer("conv1").bn, naive.get_layer("conv2").bn, naive.get_layer("dense_bn")):
         scope = {"conv1_bn": "conv1d_0", "conv2_bn": "conv1d_1", "dense_bn": "dense_0"}[layer.name]
-        gamma, beta, mean, variance = layer.get_weights()
+        _, beta, mean, variance = layer.get_weights()
         layer.set_weights([values[f"{scope}/norm/Variable"], beta, mean, variance])
     assert np.abs(naive.predict(x, verbose=0) - expected).max() > 1e-2
 
