@@ -134,7 +134,7 @@ def _filters(args) -> None:
 
     for meme_path in write_layer_motifs(
         args.model, args.data, layers=args.layer, split=args.split, method=args.method,
-        out=args.out, out_dir=args.out_dir,
+        out=args.out, out_dir=args.out_dir, window=args.window,
     ):
         print(f"wrote {meme_path}")
 
@@ -200,7 +200,7 @@ def _run(args) -> None:
     sweep = resolve_sweep(
         args.profile, args.config, archs=args.archs, trials=args.trials, epochs=args.epochs,
         patience=args.patience, monitor=args.monitor, lr_patience=args.lr_patience, num_seqs=args.num_seqs, data=args.data, engine=args.engine, jaspar_release=args.jaspar_release,
-        seed=args.seed,
+        seed=args.seed, window=args.window,
     )
     start = time.monotonic()
     ran = run_experiment(sweep, args.out, workers=args.workers)
@@ -255,6 +255,14 @@ def _encode(args) -> None:
     )
     sizes = ", ".join(f"{n} {split}" for split, n in summary["num_sequences"].items())
     print(f"wrote {args.out}: {sizes} sequences of {summary['length']} nt, classes {', '.join(summary['class_names'])}")
+
+
+def _port(args) -> None:
+    from keras_motifs.released import RELEASED_NAMES, port_checkpoint
+
+    arch = RELEASED_NAMES.get(args.arch, args.arch)
+    port_checkpoint(args.checkpoint, arch, args.out, input_length=args.length)
+    print(f"wrote {args.out}: {arch} with the weights of {args.checkpoint}")
 
 
 # ---------------------------------------------------------------- parser
@@ -342,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["code", "paper"], default="code",
                    help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
                         "per sequence (default code)")
+    p.add_argument("--window", type=_positive_int,
+                   help=f"align this many positions per filter, placed as the released code placed them "
+                        f"({defaults.RELEASED_WINDOW} there, for every model); default: the layer's receptive field")
     p.set_defaults(handler=_filters, uses_keras=True)
 
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
@@ -416,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")
     p.add_argument("--jaspar-release", help="JASPAR release")
     p.add_argument("--seed", type=int, help="base random seed")
+    p.add_argument("--window", type=_positive_int,
+                   help=f"positions aligned per filter (profile paper: {defaults.RELEASED_WINDOW}, the released "
+                        "code's; quick: each layer's receptive field)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="runs trained and analysed at once, each in its own process with an equal share of the "
                         "cores, sharing the GPU (default 1: one after another, in this process)")
@@ -448,6 +462,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif when scoring")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=_encode)
+
+    p = sub.add_parser("port", help="port a TF1 checkpoint of the authors' released code to a .keras model")
+    p.add_argument("--checkpoint", required=True, help="checkpoint prefix (cnn_25_best.ckpt) or its .index file")
+    p.add_argument("--arch", required=True,
+                   help="architecture it is of: a registry name (cnn-25) or the released code's (cnn_25)")
+    p.add_argument("--out", required=True, help="the .keras model to write")
+    p.add_argument("--length", type=_positive_int, default=200, help="sequence length it was trained on (default 200)")
+    p.set_defaults(handler=_port, uses_keras=True)
     return parser
 
 

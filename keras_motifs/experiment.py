@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, LENGTH, NUM_SEQS, PAPER, QUICK
+from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, LENGTH, NUM_SEQS, PAPER, QUICK, RELEASED_WINDOW
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import read_json, write_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, ArchitectureSpec, check_input_length, get_spec
@@ -57,6 +57,9 @@ class Sweep:
         Base seed of the data and of the trials.
     method : str
         Filter extraction method, ``"code"`` or ``"paper"``.
+    window : int, optional
+        Input positions aligned per filter; None: each layer's receptive field
+        (see :func:`keras_motifs.filters.fixed_window`).
     callback_every : int
         Score first-layer filters every this many epochs during training (0: never).
     """
@@ -79,13 +82,14 @@ class Sweep:
     seed: int = 0
     method: str = "code"
     callback_every: int = 1
+    window: int | None = None
 
 
 #: Preset sweeps: the seven pooling architectures once with the laptop protocol
-#: (:data:`keras_motifs.defaults.QUICK`), or all 17 five times with the paper's.
+#: (:data:`keras_motifs.defaults.QUICK`), or every architecture of the registry five times with the paper's.
 PROFILES: dict[str, dict] = {
     "quick": {"archs": list(POOLING_SWEEP), "trials": 1, **QUICK.as_dict()},
-    "paper": {"archs": list(ARCHITECTURES), "trials": 5, **PAPER.as_dict()},
+    "paper": {"archs": list(ARCHITECTURES), "trials": 5, **PAPER.as_dict(), "window": RELEASED_WINDOW},
 }
 
 
@@ -168,6 +172,9 @@ def _check_sweep(sweep: Sweep, where: str) -> None:
         raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
     if sweep.method not in ("code", "paper"):
         raise KerasMotifsError(f"{where}: method must be 'code' or 'paper', got {sweep.method!r}")
+    if sweep.window is not None and (isinstance(sweep.window, bool) or not isinstance(sweep.window, int)
+                                     or sweep.window < 1):
+        raise KerasMotifsError(f"{where}: window must be a positive integer, got {sweep.window!r}")
 
 
 def readable_layers(spec: ArchitectureSpec) -> list[str]:
@@ -273,7 +280,8 @@ def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, ru
 def _filters(sweep: Sweep, data_path: Path, run: RunFolder, layers: list[str]) -> None:
     from keras_motifs.filters import write_layer_motifs
 
-    write_layer_motifs(run.model, data_path, layers=layers, split="test", method=sweep.method, out_dir=run.motifs)
+    write_layer_motifs(run.model, data_path, layers=layers, split="test", method=sweep.method, out_dir=run.motifs,
+                       window=sweep.window)
 
 
 def _tomtom(sweep: Sweep, run: RunFolder, layer: str) -> None:
@@ -316,6 +324,8 @@ def _check_settings(sweep: Sweep) -> None:
         length = sweep.length
     for arch in sweep.archs:
         check_input_length(get_spec(arch), length)
+    if sweep.window is not None and sweep.window > length:
+        raise KerasMotifsError(f"window of {sweep.window} positions is longer than the sequences ({length})")
     if sweep.engine == "meme":
         from keras_motifs.tomtom import find_meme_tomtom
 
@@ -335,9 +345,10 @@ def _check_output_dir(out_dir: Path) -> None:
 #: Settings that the outputs already in a folder depend on; archs and trials may grow.
 _FIXED_ON_RESUME = ("epochs", "patience", "lr", "batch_size", "monitor", "min_delta", "lr_patience", "lr_factor",
                     "num_seqs", "length", "data", "engine",
-                    "jaspar_release", "seed", "method", "callback_every")
+                    "jaspar_release", "seed", "method", "callback_every", "window")
 #: What a folder recorded before a setting existed was trained with.
-_BEFORE_RECORDED = {"monitor": "val_loss", "min_delta": 0.0, "lr_patience": 0, "lr_factor": PAPER.lr_factor}
+_BEFORE_RECORDED = {"monitor": "val_loss", "min_delta": 0.0, "lr_patience": 0, "lr_factor": PAPER.lr_factor,
+                    "window": None}
 
 
 def _check_resumable(sweep: Sweep, record: Path) -> None:

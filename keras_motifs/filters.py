@@ -12,8 +12,10 @@ positions where it fires (Koo & Eddy 2019). Two variants:
 The window is the layer's receptive field, measured on the model itself
 (:mod:`keras_motifs.probe`): the filter width for a first layer, the span of a
 dilated filter, the stacked widths of a deeper layer with no pooling before it,
-shifted by any cropping or padding on the way. Windows running off the sequence
-ends are dropped. Work streams in batches with two passes (the maxima, then the
+shifted by any cropping or padding on the way. A fixed width may be asked for
+instead (``window=19``, as the final released code aligned every layer of every
+model, see :func:`fixed_window`). Windows running off the sequence ends are
+dropped (the released code zero-padded them). Work streams in batches with two passes (the maxima, then the
 windows), so memory stays bounded whatever the number of sequences.
 """
 
@@ -48,7 +50,8 @@ class LayerFilters:
     layer : str
         Layer name.
     window : int
-        Width of the windows aligned (the layer's receptive field).
+        Width of the windows aligned (the layer's receptive field, or the fixed
+        width asked for).
     ppms : list of numpy.ndarray or None
         Per filter, shape=(window, 4), A, C, G, T; None for a filter that never
         activated (an explicit empty result).
@@ -80,7 +83,9 @@ class LayerFilters:
         min_ic : float or None
             Trim flanks with information below this (bits), keeping ``pad``
             columns; None keeps the whole window. A filter with no informative
-            column is left out. Default is 0.5.
+            column is left out (:func:`keras_motifs.motifs.trim` says how this
+            relates to the released code); it stays in :meth:`rows`, so it
+            counts in the denominator of the match fractions. Default is 0.5.
         pad : int
             Columns kept beyond the informative span. Default is 3.
         """
@@ -117,6 +122,7 @@ def extract_filters(
     threshold: float | None = None,
     batch_size: int = 512,
     sequence_input: str | int | None = None,
+    window: int | None = None,
 ) -> LayerFilters:
     """Build one PPM per filter of a layer from the sequences that activate it.
 
@@ -144,14 +150,18 @@ def extract_filters(
         Sequences per forward pass. Default is 512.
     sequence_input : str or int, optional
         Which input holds the sequences, for a model with several. Default is None.
+    window : int, optional
+        Align windows of this many input positions, placed as the released code
+        placed them (see :func:`fixed_window`). Default is None: the layer's
+        measured receptive field.
 
     Returns
     -------
     LayerFilters
-        Windows as wide as the layer's measured receptive field.
+        Windows as wide as the layer's measured receptive field, or ``window``.
     """
     inputs = SequenceInputs(model, x, sequence_input)
-    return read_filters(probe_layer(model, layer, inputs), inputs, method, threshold, batch_size)
+    return read_filters(probe_layer(model, layer, inputs), inputs, method, threshold, batch_size, window)
 
 
 def read_filters(
@@ -160,6 +170,7 @@ def read_filters(
     method: str = "code",
     threshold: float | None = None,
     batch_size: int = 512,
+    window: int | None = None,
 ) -> LayerFilters:
     """Align the windows that activate each filter of a probed layer (see :func:`extract_filters`).
 
@@ -171,8 +182,9 @@ def read_filters(
     threshold = METHODS[method] if threshold is None else threshold
     if not 0 < threshold <= 1:
         raise KerasMotifsError(f"threshold must be a fraction in (0, 1], got {threshold}")
-    width = probe.window.width
-    starts = probe.window.starts(probe.positions)
+    aligned = probe.window if window is None else fixed_window(probe.window, window, inputs.length)
+    width = aligned.width
+    starts = aligned.starts(probe.positions)
     valid = (starts >= 0) & (starts + width <= inputs.length)
     starts = np.where(valid, starts, 0)
 
@@ -202,7 +214,7 @@ def read_filters(
         if method == "code":
             fires = ops.logical_and(activation > cutoff, valid[None, :, None])
             weights = ops.where(fires, activation, 0.0)
-            counts += _weighted_window_sums(inputs.sequences(start, stop), weights, probe.window)
+            counts += _weighted_window_sums(inputs.sequences(start, stop), weights, aligned)
             sites += ops.convert_to_numpy(ops.sum(ops.cast(fires, "int32"), axis=(0, 1)))
         else:
             activation = ops.convert_to_numpy(activation)
@@ -218,6 +230,40 @@ def read_filters(
         counts[f] / counts[f].sum(axis=1, keepdims=True) if sites[f] > 0 else None for f in range(num_filters)
     ]
     return LayerFilters(probe.path, width, ppms, sites, peaks, method)
+
+
+def fixed_window(receptive_field: Window, width: int, length: int | None = None) -> Window:
+    """The window of ``width`` input positions that the released code aligned for a feature-map position.
+
+    The released code (``activation_pwm(fmap, X, window=19)`` in deepomics) cut
+    ``X[p - width // 2 : p - width // 2 + width]`` around feature-map position ``p``
+    of a same-padded, unpooled convolution, whose receptive field is centred on
+    ``p``: its first column is ``p - (kernel - 1) // 2``. Here the window is placed
+    the same way relative to the measured receptive field: it starts ``width // 2``
+    positions before the receptive field's centre column. For a width-19 filter
+    and ``width=19`` it is the receptive field itself; for a width-3 filter it adds
+    8 columns on each side.
+
+    Parameters
+    ----------
+    receptive_field : Window
+        The layer's measured window (:attr:`keras_motifs.probe.LayerProbe.window`).
+    width : int
+        Input positions to align.
+    length : int, optional
+        Sequence length; a window longer than the sequences is refused. Default is None.
+
+    Returns
+    -------
+    Window
+        Same stride as ``receptive_field``, ``width`` wide.
+    """
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+        raise KerasMotifsError(f"window must be a positive integer, got {width!r}")
+    if length is not None and width > length:
+        raise KerasMotifsError(f"window of {width} positions is longer than the sequences ({length})")
+    centre = receptive_field.start + (receptive_field.width - 1) // 2
+    return Window(width=int(width), stride=receptive_field.stride, start=centre - int(width) // 2)
 
 
 def _weighted_window_sums(sequences: np.ndarray, weights: np.ndarray, window: Window) -> np.ndarray:
@@ -256,6 +302,7 @@ def write_layer_motifs(
     method: str = "code",
     out: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
+    window: int | None = None,
 ) -> list[Path]:
     """Extract layers' filters of a saved model on a dataset split; write MEME files and tables.
 
@@ -278,6 +325,9 @@ def write_layer_motifs(
         MEME file for a single layer; its table goes beside it as ``.filters.tsv``.
     out_dir : str or PathLike, optional
         Folder for ``<layer>.meme`` and ``<layer>.filters.tsv`` per layer.
+    window : int, optional
+        A fixed window for every layer (see :func:`fixed_window`). Default is
+        None: each layer's receptive field.
 
     Returns
     -------
@@ -299,7 +349,7 @@ def write_layer_motifs(
         raise KerasMotifsError(f"{out}: one MEME file holds one layer; use out_dir for {len(names)} layers")
     written = []
     for layer in names:
-        result = read_filters(probe_layer(model, layer, inputs), inputs, method=method)
+        result = read_filters(probe_layer(model, layer, inputs), inputs, method=method, window=window)
         if out is not None:
             meme, table = Path(out), Path(out).with_suffix(LAYER_SUFFIXES["filters"])
         else:

@@ -168,18 +168,24 @@ def _check_types(spec: ArchitectureSpec, where: str) -> None:
 
 
 def _two_layer(name: str, pool1: int, pool2: int, width1: int = 19, filters1: int = 30,
-               stride1: int | None = None, width2: int = 5) -> ArchitectureSpec:
-    """The paper's two-conv-layer family: 30 x 19 -> pool1, 128 x 5 -> pool2."""
+               stride1: int | None = None, width2: int = 5, filters2: int = 128,
+               dense_units: int = 512) -> ArchitectureSpec:
+    """The paper's two-conv-layer family: 30 x 19 -> pool1, 128 x 5 -> pool2, dense 512."""
     return ArchitectureSpec(
         name=name,
         conv_layers=(
             ConvLayerSpec(filters1, width1, pool_size=pool1, pool_stride=stride1),
-            ConvLayerSpec(128, width2, pool_size=pool2),
+            ConvLayerSpec(filters2, width2, pool_size=pool2),
         ),
+        dense_units=dense_units,
     )
 
 
-#: Every architecture of the paper, by name.
+#: Every architecture of the paper, by name. cnn-50-2 is the released network
+#: (``code/models/cnn_50_2.py`` and its checkpoint: 64 second-layer filters, 96 dense
+#: units, 25,712 trainable parameters), the one behind the published figures;
+#: cnn-50-2-samesize is the paper text's description of it (as many parameters as
+#: cnn-2: 128 filters, 512 units), which the authors did not train.
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
     spec.name: spec
     for spec in [
@@ -190,7 +196,8 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         _two_layer("cnn-25", 25, 4),
         _two_layer("cnn-50", 50, 2),
         _two_layer("cnn-100", 100, 1),
-        _two_layer("cnn-50-2", 50, 50, stride1=2),
+        _two_layer("cnn-50-2", 50, 50, stride1=2, filters2=64, dense_units=96),
+        _two_layer("cnn-50-2-samesize", 50, 50, stride1=2),
         _two_layer("cnn9-4", 4, 25, width1=9),
         _two_layer("cnn9-25", 25, 4, width1=9),
         _two_layer("cnn3-2", 2, 50, width1=3),

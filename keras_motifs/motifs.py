@@ -125,8 +125,28 @@ def trim(motif: Motif, min_ic: float = 0.5, pad: int = 0) -> Motif | None:
 
     Keeps the columns from the first to the last column whose information content
     is at least ``min_ic`` (low columns inside that span stay), widened by ``pad``
-    columns on each side where the motif has them. This is the released code's
-    trimming before Tomtom (``min_ic=0.5, pad=3``).
+    columns on each side where the motif has them.
+
+    With ``min_ic=0.5, pad=3`` this is ``clip_filters`` of the final released code
+    (``code/helper.py``, the code of the paper's five-trial Table 1), except:
+
+    - a motif with no column reaching ``min_ic`` gives None (its filter is left out
+      of Tomtom's query), where the released code keeps it whole; so does the
+      released code, through a quirk of ``index.any()``, for a motif whose only
+      informative column is the first, which ``trim`` trims. Left out of the query,
+      such a filter still counts in the denominator of the match fractions
+      (``score`` divides by every filter of the layer's table, as the released
+      scoring divided by 30), so it counts as the released scoring counted it, as a
+      filter without a match, unless its whole window happened to match;
+    - the released code computes information with ``log2(p + 1e-7)`` and keeps
+      columns strictly above the threshold; here ``0 log 0 = 0`` and columns at the
+      threshold are kept (a difference below 1e-6 bits).
+
+    The files released with the code at commit 30b2384
+    (``results/synthetic/conv_filters/*_clip.meme``) were clipped by an earlier
+    rule (information of each column re-weighted as ``exp(3 p / max|p|)`` and
+    renormalised); ``benchmarks/released_fidelity.py`` applies that rule only where
+    it compares widths with those files.
 
     Parameters
     ----------

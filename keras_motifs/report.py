@@ -480,6 +480,24 @@ def _display_table(table: pd.DataFrame) -> pd.DataFrame:
     })
     for key, label in _DISPLAY:
         shown[label] = [_mean_sd(m, s) for m, s in zip(table[f"{key}_mean"], table[f"{key}_std"])]
+    return _beside_published(shown, table)
+
+
+def _beside_published(shown: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Insert the paper's published figure (:mod:`keras_motifs.published`) after each of AUROC and the match fractions.
+
+    A row whose architecture and layer have no published figure for a metric shows "–".
+    """
+    from keras_motifs.published import published_figures
+
+    figures = [published_figures(arch, layer) for arch, layer in zip(table["arch"], table["layer"])]
+    shown = shown.copy()
+    for key, label in _DISPLAY:
+        if key not in ("auroc", "match_any", "match_gt"):
+            continue
+        cells = ["–" if row[key] is None else _mean_sd(row[key].mean, math.nan if row[key].sd is None else row[key].sd)
+                 for row in figures]
+        shown.insert(shown.columns.get_loc(label) + 1, f"paper: {label}", cells)
     return shown
 
 
@@ -500,7 +518,12 @@ def _table_caption(runs: pd.DataFrame, protocol: str) -> str:
         "filters that match a ground-truth TF and matter, the fraction whose ablation hurts that TF's "
         "class most."
     )
-    return f"{text} {protocol}".rstrip()
+    from keras_motifs.published import ARCHITECTURE_NOTES, SOURCE
+
+    paper = (f"Columns \"paper: ...\" give the published figure of the same architecture and layer ({SOURCE}); "
+             "– where the paper states none.")
+    paper = " ".join([paper] + [note for arch, note in ARCHITECTURE_NOTES.items() if arch in set(runs["arch"])])
+    return f"{text} {paper} {protocol}".rstrip()
 
 
 def _flag_notes(runs: pd.DataFrame) -> list[str]:

@@ -100,7 +100,7 @@ def test_a_folder_that_cannot_be_locked_is_written_with_a_warning(tiny_run, monk
 
 
 def test_profiles_and_config_files(tmp_path):
-    assert resolve_sweep("paper").trials == 5 and len(resolve_sweep("paper").archs) == 17
+    assert resolve_sweep("paper").trials == 5 and len(resolve_sweep("paper").archs) == 18
     assert resolve_sweep("quick").archs == PROFILES["quick"]["archs"]
     config = tmp_path / "sweep.yaml"
     config.write_text("archs: [cnn-2, cnn-50]\ntrials: 2\nnum-seqs: 1000\n")
@@ -115,6 +115,7 @@ def test_profiles_and_config_files(tmp_path):
         ("epochz: 3\n", r"unknown sweep setting\(s\) epochz"),
         ("trials: 0\n", "trials must be a positive integer"),
         ("engine: blast\n", "engine must be"),
+        ("window: 0\n", "window must be a positive integer, got 0"),
         ("[1, 2]\n", "expected a mapping"),
         ("a: [\n", "not valid YAML"),
     ],
@@ -232,6 +233,20 @@ def test_profiles_train_with_their_protocol(profile, expected, tmp_path, small_d
     assert seen["lr"] == pytest.approx(expected["lr"]) and seen["batch_size"] == expected["batch_size"]
     assert not any(isinstance(c, keras.callbacks.ReduceLROnPlateau) for c in seen["callbacks"])
     assert not (tmp_path / "run").exists()  # nothing left of the refused training
+
+
+@pytest.mark.parametrize("profile, window", [("quick", None), ("paper", 19)])
+def test_the_paper_profile_aligns_the_released_window(profile, window, tmp_path, monkeypatch):
+    """The paper profile extracts with the released code's 19 positions; elsewhere the receptive field."""
+    import keras_motifs.filters
+    from keras_motifs.experiment import _filters
+
+    seen = {}
+    monkeypatch.setattr(keras_motifs.filters, "write_layer_motifs", lambda *args, **kwargs: seen.update(kwargs))
+    sweep = resolve_sweep(profile)
+    _filters(sweep, tmp_path / "d.h5", RunFolder(tmp_path / "run"), ["conv1"])
+    assert sweep.window == window and seen["window"] == window
+    assert resolve_sweep("quick", window=19).window == 19
 
 
 def test_a_folder_recorded_before_the_protocol_settings_existed_resumes(tmp_path):

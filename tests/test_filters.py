@@ -131,3 +131,64 @@ def test_readable_layers_stop_at_the_first_pool():
                            ("cnn-1-1-100", ["conv1", "conv2", "conv3"])):
         model = build_model(arch)
         assert readable_conv_layers(model, SequenceInputs(model, random_sequences(2, 200))) == readable
+
+
+def released_alignment(activation, sequences, window, threshold=0.5):
+    """The released code's activation_pwm, written out: windows [p - window // 2, p - window // 2 + window)."""
+    counts = np.zeros((activation.shape[-1], window, 4))
+    for f in range(activation.shape[-1]):
+        for n, p in zip(*np.nonzero(activation[:, :, f] > threshold * activation[:, :, f].max())):
+            start = p - window // 2
+            if 0 <= start and start + window <= sequences.shape[1]:  # keras-motifs drops windows off the ends
+                counts[f] += activation[n, p, f] * sequences[n, start : start + window]
+    return counts / counts.sum(axis=2, keepdims=True)
+
+
+@pytest.mark.parametrize("width", [3, 9, 19])
+def test_fixed_window_is_placed_as_the_released_code_placed_it(sequences, width):
+    inputs = keras.Input((200, 4))
+    x = keras.layers.Conv1D(4, width, padding="same", use_bias=False, name="scan")(inputs)
+    x = keras.layers.Activation("relu", name="scan_relu")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalMaxPooling1D()(x)))
+    x_small = sequences[:120].astype("float32")
+    activation = keras.Model(inputs, model.get_layer("scan_relu").output).predict(x_small, verbose=0)
+    result = extract_filters(model, x_small, window=19)
+    assert result.window == 19
+    np.testing.assert_allclose(np.stack(result.ppms), released_alignment(activation, x_small, 19), atol=1e-5)
+    default = extract_filters(model, x_small)
+    assert default.window == width  # the receptive field stays the default
+    if width == 19:
+        for fixed, measured in zip(result.ppms, default.ppms):
+            np.testing.assert_array_equal(fixed, measured)
+
+
+def test_fixed_window_refuses_bad_widths(sequences):
+    with pytest.raises(KerasMotifsError, match="window must be a positive integer, got 0"):
+        extract_filters(planted_model(), sequences[:20], window=0)
+    with pytest.raises(KerasMotifsError, match="window of 201 positions is longer than the sequences"):
+        extract_filters(planted_model(), sequences[:20], window=201)
+
+
+def test_cli_filters_window_sets_every_layers_width(tmp_path, small_dataset_file):
+    from keras_motifs.cli import main
+
+    build_model("cnn3-2").save(tmp_path / "model.keras")
+    assert main(["filters", "--model", str(tmp_path / "model.keras"), "--data", str(small_dataset_file),
+                 "--out", str(tmp_path / "f.meme"), "--window", "19"]) == 0
+    assert {row.split("\t")[2] for row in (tmp_path / "f.filters.tsv").read_text().splitlines()[1:]} == {"19"}
+
+
+def test_an_uninformative_filter_is_left_out_of_tomtom_but_counts_in_the_fractions(tmp_path):
+    from keras_motifs.filters import LayerFilters, write_filter_table
+    from keras_motifs.scoring import score_tomtom
+
+    gata = get_motif("MA0035.3").ppm
+    flat = np.full((19, 4), 0.25)  # never above 0.5 bits: the released clip_filters kept it whole
+    filters = LayerFilters("conv1", 19, [np.vstack([flat[:4], gata, flat[: 15 - len(gata)]]), flat],
+                           np.array([50, 50]), np.array([1.0, 1.0]), "code")
+    motifs = filters.motifs()
+    assert [m.id for m in motifs] == ["filter0"] and motifs[0].width < 19
+    write_filter_table(filters, tmp_path / "conv1.filters.tsv")
+    table = tomtom(motifs, load_database("JASPAR2016"))
+    score = score_tomtom(table, read_filter_ids(tmp_path / "conv1.filters.tsv"), {"GATA1": ["MA0035"]})
+    assert score["num_filters"] == 2 and score["match_any_frac"] == 0.5 and score["match_gt_frac"] == 0.5

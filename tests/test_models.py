@@ -20,6 +20,7 @@ PAPER = {
     "cnn-50": (30, 19, [(50, 50), (2, 2)], 5),
     "cnn-100": (30, 19, [(100, 100), (1, 1)], 5),
     "cnn-50-2": (30, 19, [(50, 2), (50, 50)], 5),
+    "cnn-50-2-samesize": (30, 19, [(50, 2), (50, 50)], 5),
     "cnn9-4": (30, 9, [(4, 4), (25, 25)], 5),
     "cnn9-25": (30, 9, [(25, 25), (4, 4)], 5),
     "cnn3-2": (30, 3, [(2, 2), (50, 50)], 5),
@@ -30,6 +31,9 @@ PAPER = {
     "cnn-25-90": (90, 19, [(25, 25), (4, 4)], 5),
     "cnn-25-120": (120, 19, [(25, 25), (4, 4)], 5),
 }
+
+#: (second-layer filters, dense units) where they differ from 128 and 512: the released cnn_50_2.
+NARROW = {"cnn-50-2": (64, 96)}
 
 
 def test_registry_holds_every_paper_architecture():
@@ -44,11 +48,20 @@ def test_every_architecture_builds_with_documented_shapes(name):
     assert [b.name for b in blocks] == [f"conv{i}" for i in range(1, len(pools) + 1)]
     assert [(b.pool_size, b.strides) for b in blocks] == pools
     assert blocks[0].conv.kernel.shape == (width, 4, filters)
-    assert blocks[1].conv.kernel.shape == (width2, filters, 128)
-    assert model.get_layer("flatten").output.shape == (None, 2 * 128)  # Dense sees 2 x 128 positions
-    assert model.get_layer("dense").kernel.shape == (256, 512)
+    filters2, units = NARROW.get(name, (128, 512))
+    assert blocks[1].conv.kernel.shape == (width2, filters, filters2)
+    assert model.get_layer("flatten").output.shape == (None, 2 * filters2)  # Dense sees 2 positions
+    assert model.get_layer("dense").kernel.shape == (2 * filters2, units)
     assert model.output.shape == (None, 12)
     assert blocks[0].conv.use_bias is False and blocks[0].dropout.rate == pytest.approx(0.1)
+
+
+def test_cnn_50_2_is_the_released_network_and_its_same_size_variant_is_cnn_2_sized():
+    def trainable(name):
+        return sum(int(np.prod(w.shape)) for w in build_model(name).trainable_weights)
+
+    assert trainable("cnn-50-2") == 25712  # the released performance table's count
+    assert trainable("cnn-50-2-samesize") == trainable("cnn-2") == 160048
 
 
 def test_other_lengths_and_classes():

@@ -143,9 +143,34 @@ def test_write_report_files_and_table(sweep, tmp_path):
     assert np.isnan(rows.loc["cnn-4", "match_any_mean"]) and np.isnan(rows.loc["cnn-4", "match_gt_mean"])
 
     md = (out / "table.md").read_text()
-    assert "| cnn-25 | 25 | 2 | 0.920 ± 0.028 | 0.650 ± 0.071 | 0.833 ± 0.236 | 0.500 ± 0.236 |" in md
+    # each run's figure, then the paper's for the same architecture and layer ("–" where it states none)
+    assert "| cnn-25 | 25 | 2 | 0.920 ± 0.028 | – | 0.650 ± 0.071 | 0.833 ± 0.236 | – | 0.500 ± 0.236 | " \
+           "0.980 ± 0.027 |" in md
     assert "| cnn-1 (conv2) | 1 | 1 |" in md
-    assert "| cnn-4 | 4 | 1 | 0.910 | 0.620 | – | – |" in md
+    assert "| cnn-4 | 4 | 1 | 0.910 | – | 0.620 | – | – | – | – |" in md
+
+
+def test_the_papers_figures_stand_beside_each_row(sweep, tmp_path):
+    out = tmp_path / "report"
+    write_report(sweep, out)
+    md = (out / "table.md").read_text()
+    header = md.splitlines()[0]
+    assert "| AUROC | paper: AUROC | AUPR | match any JASPAR | paper: match any JASPAR | match ground truth | " \
+           "paper: match ground truth |" in header
+    assert "| cnn-1 | 1 | 1 | 0.920 | – | 0.650 | 0.333 | 0.240 ± 0.083 | 0.000 | 0.007 ± 0.013 |" in md
+    assert "| cnn-1 (conv2) | 1 | 1 | 0.920 | – | 0.650 | 1.000 | 0.900 ± 0.024 | 0.667 | 0.847 ± 0.021 |" in md
+    assert "PLoS Comput Biol 15(12): e1007560" in md and "cnn-50-2 is the network" not in md
+    html_text = (out / "report.html").read_text()
+    assert "<th>paper: match ground truth</th>" in html_text and "<td>0.847 ± 0.021</td>" in html_text
+
+
+def test_the_caption_says_which_cnn_50_2_is_which(tmp_path):
+    runs = [make_run(tmp_path / "runs", f"{arch}_t0", arch, 0, (50, 50), 0.9, 0.6, {"conv1": (1.0, 2 / 3)})
+            for arch in ("cnn-50-2", "cnn-50-2-samesize")]
+    write_report(runs, tmp_path / "report")
+    md = (tmp_path / "report" / "table.md").read_text()
+    assert "| cnn-50-2 | 50 | 1 |" in md and "| 0.667 | 0.900 |" in md
+    assert "cnn-50-2 is the network the authors released" in md and "cnn-50-2-samesize is CNN-50-2 as" in md
 
 
 def test_html_references_every_image(sweep, tmp_path):
