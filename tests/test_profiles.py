@@ -55,6 +55,12 @@ def _extra_queries(tmp_config) -> dict[str, dict]:
         "lr v1": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}, syntax="v1"),
         "lr v2": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}),
         "two engines": _query(["docker", "singularity"], "TRAIN"),
+        "filters default": _query(["docker"], "FILTERS"),
+        "filters window layers v1": _query(["docker"], "FILTERS", params={"window": "19", "layers": "1"}, syntax="v1"),
+        "filters window layers v2": _query(["docker"], "FILTERS", params={"window": "19", "layers": "1"}),
+        "require_gpu false v1": _query(["docker", "gpu"], "TRAIN", params={"require_gpu": "false"}, syntax="v1"),
+        "require_gpu false v2": _query(["docker", "gpu"], "TRAIN", params={"require_gpu": "false"}),
+        "require_gpu gpu": _query(["docker", "gpu"], "TRAIN"),
         "reports test v1": _query(["test", "docker"], "TRAIN", syntax="v1"),
         "reports test v2": _query(["test", "docker"], "TRAIN"),
         "reports outdir v1": _query(["docker"], "TRAIN", params={"outdir": "s3://bucket/out"}, syntax="v1"),
@@ -307,6 +313,15 @@ def test_cli_params_reach_ext_args_under_both_parsers(evaluated):
     for syntax in ("v1", "v2"):
         args = _settings(evaluated, f"lr {syntax}")["ext"]["args"]
         assert "--lr 1e-3 " in args and "--epochs 3 " in args, syntax
+
+
+def test_typed_cli_params_reach_ext_args_as_meant_under_both_parsers(evaluated):
+    """`--layers 1` (a number on v1), `--window 19`, and `--require_gpu false` (text on v2, which Groovy calls true)."""
+    assert _settings(evaluated, "filters default")["ext"]["args"] == "--layer all"
+    for syntax in ("v1", "v2"):
+        assert _settings(evaluated, f"filters window layers {syntax}")["ext"]["args"] == "--layer 1 --window 19"
+        assert "--require-gpu" not in _settings(evaluated, f"require_gpu false {syntax}")["ext"]["args"], syntax
+    assert "--require-gpu" in _settings(evaluated, "require_gpu gpu")["ext"]["args"]
 
 
 def test_shell_fails_on_a_failed_pipe(table):
