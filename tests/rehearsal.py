@@ -252,11 +252,12 @@ class Rehearsal:
 
     # -------------------------------------------------------------- one task
 
-    def task(self, process: str, label: str, inputs: list, *, on_line=None) -> Task:
+    def task(self, process: str, label: str, inputs: list, *, on_line=None, not_run: str | None = None) -> Task:
         """Render, stage, run and check one task of ``process`` with ``inputs``, one per declaration.
 
         Each input is what the workflow's channel gives: a value for ``val``, a Path (or a list
-        of Paths) for ``path``, a list of those for ``tuple``.
+        of Paths) for ``path``, a list of those for ``tuple``. With ``not_run`` (the reason),
+        the task is staged and its ``.command.sh`` rendered, but not run: it counts as skipped.
         """
         proc = self.processes[process]
         workdir = self.root_dir / f"{len(self.tasks) + 1:02d}-{process}-{label.replace(':', '-').replace(' ', '_')}"
@@ -267,8 +268,8 @@ class Rehearsal:
         else:
             start = time.monotonic()
             try:
-                self._run(proc, task, inputs)
-                task.status = "ok"
+                self._run(proc, task, inputs, not_run is None)
+                task.status, task.reason = ("ok", "") if not_run is None else ("skipped", f"{not_run}; rendered only")
             except (TaskFailed, RenderError) as error:
                 task.status, task.reason = "failed", str(error)
             task.seconds = time.monotonic() - start
@@ -276,7 +277,7 @@ class Rehearsal:
             on_line(task)
         return task
 
-    def _run(self, proc: Process, task: Task, inputs: list) -> None:
+    def _run(self, proc: Process, task: Task, inputs: list, execute: bool = True) -> None:
         if task.workdir.exists():
             shutil.rmtree(task.workdir)
         task.workdir.mkdir(parents=True)
@@ -296,6 +297,8 @@ class Rehearsal:
                            attempt=1, index=1, workDir=str(task.workdir))
         rendered = self._renderer.render(proc.script, proc.output_text, task_object, binding, settings.get("shell") or ["/bin/bash", "-ue"])
         (task.workdir / ".command.sh").write_text(rendered["script"])
+        if not execute:
+            return
         self._launch(task, settings)
         task.outputs = self._collect_outputs(proc, task.workdir, rendered["outputs"])
         self._check_versions(proc, task.workdir, task_object["process"])
@@ -430,17 +433,15 @@ class Rehearsal:
         archs = [name.strip() for name in str(P["archs"]).split(",") if name.strip()]
         runs = [{"id": f"{arch}_trial{trial}", "arch": arch, "trial": trial, "seed": int(P["seed"]) + trial}
                 for arch in archs for trial in range(int(P["trials"]))]
-        use_meme = "TOMTOM" not in self.skip and self.available("tomtom")
-        if "TOMTOM" not in self.skip and not use_meme:
-            skipped("TOMTOM", "every layer", "no MEME `tomtom` on PATH where tasks run")
+        no_meme = None if self.available("tomtom") else "no MEME `tomtom` on PATH where tasks run"
         parts = []
         for run in runs:
-            parts += self._run_tasks(run, data, db, ground_truth, use_meme, skipped, on_line)
+            parts += self._run_tasks(run, data, db, ground_truth, no_meme, skipped, on_line)
         report = self.task("REPORT", "report", [parts, []], on_line=on_line)
         if report.ok:
             self._publish(report.outputs["report"][0][0], "report")
 
-    def _run_tasks(self, run: dict, data, db, ground_truth, use_meme: bool, skipped, on_line) -> list[Path]:
+    def _run_tasks(self, run: dict, data, db, ground_truth, no_meme: str | None, skipped, on_line) -> list[Path]:
         """TRAIN, FILTERS and each layer's tasks of one run; the `runs` folders they emit."""
         parts = []
         if data is None:
@@ -463,36 +464,43 @@ class Rehearsal:
             layer = meme.name.removesuffix(".meme")
             meta = run | {"layer": layer}
             label = f"{run['id']}:{layer}"
-            tomtom_tables = []
             if db is None:
                 skipped("TOMTOM_MEMELITE", label, "no JASPAR database")
-                continue
-            if use_meme:
-                meme_task = self.task("TOMTOM", label, [[meta, meme], db], on_line=on_line)
-                tomtom_tables.append(meme_task)
-            lite = self.task("TOMTOM_MEMELITE", label, [[meta, meme], db], on_line=on_line)
-            tomtom_tables.append(lite)
-            # The engine's table feeds SCORE and REPORT: MEME's where it ran, as --engine meme does.
-            tomtom = tomtom_tables[0]
-            if tomtom.ok:
-                self._publish_run_step(tomtom)
-                parts.append(tomtom.outputs["run"][1][0])
-                if layer not in tables:
-                    skipped("SCORE", label, f"FILTERS wrote no {layer}.filters.tsv to join")
-                elif ground_truth is None:
-                    skipped("SCORE", label, "no ground truth")
-                else:
-                    score = self.task("SCORE", label, [[meta, tomtom.outputs["tsv"][1][0], tables[layer]], ground_truth, db],
-                                      on_line=on_line)
-                    if score.ok:
-                        self._publish_run_step(score)
-                        parts.append(score.outputs["run"][1][0])
             else:
-                skipped("SCORE", label, f"{tomtom.process} failed")
+                parts += self._layer_tasks(meta, label, meme, tables.get(layer), db, ground_truth, no_meme, skipped,
+                                           on_line)
             importance = self.task("IMPORTANCE", label, [[meta, model], data], on_line=on_line)
             if importance.ok:
                 self._publish_run_step(importance)
                 parts.append(importance.outputs["run"][1][0])
+        return parts
+
+    def _layer_tasks(self, meta: dict, label: str, meme: Path, table: Path | None, db: Path, ground_truth,
+                     no_meme: str | None, skipped, on_line) -> list[Path]:
+        """Tomtom (both engines) and SCORE of one layer; the `runs` folders they emit."""
+        engines = []
+        if "TOMTOM" not in self.skip:
+            # Without MEME's tomtom, TOMTOM's script is still rendered (not run).
+            engines.append(self.task("TOMTOM", label, [[meta, meme], db], on_line=on_line, not_run=no_meme))
+        engines.append(self.task("TOMTOM_MEMELITE", label, [[meta, meme], db], on_line=on_line))
+        # The engine's table feeds SCORE and REPORT: MEME's where it ran, as --engine meme does.
+        meme_ran = engines[0].process == "TOMTOM" and engines[0].status != "skipped"
+        tomtom = engines[0] if meme_ran else engines[-1]
+        if not tomtom.ok:
+            skipped("SCORE", label, f"{tomtom.process} did not run")
+            return []
+        self._publish_run_step(tomtom)
+        parts = [tomtom.outputs["run"][1][0]]
+        if table is None:
+            skipped("SCORE", label, f"FILTERS wrote no {meta['layer']}.filters.tsv to join")
+        elif ground_truth is None:
+            skipped("SCORE", label, "no ground truth")
+        else:
+            score = self.task("SCORE", label, [[meta, tomtom.outputs["tsv"][1][0], table], ground_truth, db],
+                              on_line=on_line)
+            if score.ok:
+                self._publish_run_step(score)
+                parts.append(score.outputs["run"][1][0])
         return parts
 
     # -------------------------------------------------------------- publishing
