@@ -552,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         rehearsal = Rehearsal(args.work, launcher=args.launcher, profiles=tuple(p for p in args.profile.split(",") if p),
                               params=params, skip=args.skip, env=_pairs(args.env, "--env"))
         tasks = rehearsal.run(on_line=lambda task: print(task.line(), flush=True))
-    except (ValueError, TaskFailed) as error:
+    except (ValueError, RuntimeError, FileNotFoundError) as error:  # TaskFailed, the config's and Groovy's errors
         print(f"rehearsal: error: {error}", file=sys.stderr)
         return 2
     failed = [task for task in tasks if task.status == "failed"]

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from nextflow_lang import find_jar, java_available
-from rehearsal import PROCESSES, ROOT, Rehearsal, Task, TaskFailed, stage_names
+from rehearsal import PROCESSES, ROOT, RUN_STEPS, Rehearsal, Task, TaskFailed, stage_names
 
 from keras_motifs.motifs import write_meme
 from keras_motifs.runfolder import LAYER_SUFFIXES, RunFolder
@@ -80,8 +80,7 @@ def test_tasks_ran_rendered_scripts_with_the_test_profiles_settings(rehearsal):
 def test_report_stages_every_piece_as_nextflow_does(rehearsal):
     (report,) = _tasks(rehearsal, "REPORT")
     parts = sorted(p.name for p in report.workdir.glob("part*"))
-    pieces = [t for t in rehearsal.tasks if t.ok and t.process in ("TRAIN", "FILTERS", "TOMTOM", "TOMTOM_MEMELITE",
-                                                                     "SCORE", "IMPORTANCE")]
+    pieces = [t for t in rehearsal.tasks if t.ok and t.process in RUN_STEPS]
     engines = {t.process for t in pieces} & {"TOMTOM", "TOMTOM_MEMELITE"}
     # One Tomtom engine's table feeds the report (TOMTOM's where it ran).
     expected = len(pieces) - (len(_tasks(rehearsal, "TOMTOM_MEMELITE")) if len(engines) == 2 else 0)
