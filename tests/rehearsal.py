@@ -232,23 +232,30 @@ class Rehearsal:
         self.resolved_params = self.processes["SIMULATE"].settings["params"]
         self.outdir = self.work / str(self.resolved_params["outdir"])
         self.tasks: list[Task] = []
-        self._renderer: GroovyRenderer | None = None
+        #: The Groovy child, started by the first task and shared with the copies of with_launcher.
+        self._groovy: dict[str, GroovyRenderer] = {}
 
     def with_launcher(self, launcher: str | None, work: Path) -> Rehearsal:
-        """The same rehearsal (processes and settings) with another launcher, in another folder."""
+        """The same rehearsal (processes, settings, Groovy child) with another launcher, in another folder."""
         other = copy.copy(self)
         other.launcher = check_launcher(launcher)
         other.work = Path(work).resolve()
         other.root_dir = other.work / "work"
         other.outdir = other.work / str(self.resolved_params["outdir"])
-        other.tasks, other._renderer = [], None
+        other.tasks = []
         return other
 
+    def __enter__(self) -> Rehearsal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def close(self) -> None:
-        """End the Groovy child process, if one is running."""
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        """End the Groovy child process, if one is running (a later task starts another)."""
+        renderer = self._groovy.pop("renderer", None)
+        if renderer is not None:
+            renderer.close()
 
     # -------------------------------------------------------------- one task
 
@@ -281,9 +288,8 @@ class Rehearsal:
         if task.workdir.exists():
             shutil.rmtree(task.workdir)
         task.workdir.mkdir(parents=True)
-        if self._renderer is None:
-            self._renderer = GroovyRenderer()
-        declared = self._renderer.declarations(proc.input_text)
+        renderer = self._groovy.get("renderer") or self._groovy.setdefault("renderer", GroovyRenderer())
+        declared = renderer.declarations(proc.input_text)
         if len(declared) != len(inputs):
             raise TaskFailed(f"{proc.source.relative_to(ROOT)}: {len(declared)} inputs declared, the workflow gives {len(inputs)}")
         binding = {}
@@ -295,7 +301,7 @@ class Rehearsal:
         task_object = {key: value for key, value in settings.items() if key not in ("params", "aws", "google", "engines")}
         task_object.update(process=f"{WORKFLOW}:{proc.name}", name=f"{WORKFLOW}:{proc.name} ({task.label})",
                            attempt=1, index=1, workDir=str(task.workdir))
-        rendered = self._renderer.render(proc.script, proc.output_text, task_object, binding, settings.get("shell") or ["/bin/bash", "-ue"])
+        rendered = renderer.render(proc.script, proc.output_text, task_object, binding, settings.get("shell") or ["/bin/bash", "-ue"])
         (task.workdir / ".command.sh").write_text(rendered["script"])
         if not execute:
             return
@@ -401,10 +407,7 @@ class Rehearsal:
         if self.work.exists() and any(self.work.iterdir()):
             raise TaskFailed(f"{self.work}: not empty; give a new folder")
         self.root_dir.mkdir(parents=True)
-        try:
-            self._workflow(self.resolved_params, on_line)
-        finally:
-            self.close()
+        self._workflow(self.resolved_params, on_line)
         return self.tasks
 
     def _workflow(self, P: dict, on_line) -> None:
@@ -549,9 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     params = TINY_PARAMS | _pairs(args.param, "--param")
     try:
-        rehearsal = Rehearsal(args.work, launcher=args.launcher, profiles=tuple(p for p in args.profile.split(",") if p),
-                              params=params, skip=args.skip, env=_pairs(args.env, "--env"))
-        tasks = rehearsal.run(on_line=lambda task: print(task.line(), flush=True))
+        with Rehearsal(args.work, launcher=args.launcher, profiles=tuple(p for p in args.profile.split(",") if p),
+                       params=params, skip=args.skip, env=_pairs(args.env, "--env")) as rehearsal:
+            tasks = rehearsal.run(on_line=lambda task: print(task.line(), flush=True))
     except (ValueError, RuntimeError, FileNotFoundError) as error:  # TaskFailed, the config's and Groovy's errors
         print(f"rehearsal: error: {error}", file=sys.stderr)
         return 2

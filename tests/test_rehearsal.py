@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from keras_motifs.tomtom import meme_tomtom_command
 
 
 @pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory) -> Rehearsal:
+def rehearsal(tmp_path_factory) -> Iterator[Rehearsal]:
     if not java_available():
         pytest.skip("java not found: apt-get install -y openjdk-17-jre-headless")
     if find_jar() is None:
@@ -35,8 +36,9 @@ def rehearsal(tmp_path_factory) -> Rehearsal:
     # The tasks run `keras-motifs` from PATH in a cleared environment; PYTHONPATH makes the
     # package they import this checkout's, as installed or not.
     rehearsal = Rehearsal(tmp_path_factory.mktemp("rehearsal"), env={"PYTHONPATH": str(ROOT)})
-    rehearsal.run()
-    return rehearsal
+    with rehearsal:
+        rehearsal.run()
+        yield rehearsal
 
 
 def _tasks(rehearsal: Rehearsal, process: str) -> list[Task]:
@@ -119,21 +121,18 @@ def test_a_layer_with_no_motif_goes_through_tomtom_and_score(rehearsal, tmp_path
     write_meme([], empty)
     db = _tasks(rehearsal, "JASPAR")[0].outputs["meme"][0][0]
     other = rehearsal.with_launcher(None, tmp_path / "empty-layer")
-    try:
-        engines = [other.task("TOMTOM_MEMELITE", "empty:conv1", [[meta, empty], db])]
-        if rehearsal.available("tomtom"):
-            engines.append(other.task("TOMTOM", "empty:conv1", [[meta, empty], db]))
-        for engine in engines:
-            assert engine.ok, f"{engine.process} on a layer with no motif:\n{engine.reason}"
-            table = engine.outputs["tsv"][1][0]
-            ground_truth = _tasks(rehearsal, "GROUND_TRUTH")[0].outputs["json"][0][0]
-            filter_table = next(p for p in filters.outputs["filters"][1] if p.name == "conv1.filters.tsv")
-            score = other.task("SCORE", f"empty:conv1:{engine.process}", [[meta, table, filter_table], ground_truth, db])
-            assert score.ok, f"SCORE after {engine.process} on a layer with no motif:\n{score.reason}"
-            result = json.loads(score.outputs["json"][1][0].read_text())
-            assert result["match_any_frac"] == 0.0 and result["num_filters"] > 0
-    finally:
-        other.close()
+    engines = [other.task("TOMTOM_MEMELITE", "empty:conv1", [[meta, empty], db])]
+    if rehearsal.available("tomtom"):
+        engines.append(other.task("TOMTOM", "empty:conv1", [[meta, empty], db]))
+    for engine in engines:
+        assert engine.ok, f"{engine.process} on a layer with no motif:\n{engine.reason}"
+        table = engine.outputs["tsv"][1][0]
+        ground_truth = _tasks(rehearsal, "GROUND_TRUTH")[0].outputs["json"][0][0]
+        filter_table = next(p for p in filters.outputs["filters"][1] if p.name == "conv1.filters.tsv")
+        score = other.task("SCORE", f"empty:conv1:{engine.process}", [[meta, table, filter_table], ground_truth, db])
+        assert score.ok, f"SCORE after {engine.process} on a layer with no motif:\n{score.reason}"
+        result = json.loads(score.outputs["json"][1][0].read_text())
+        assert result["match_any_frac"] == 0.0 and result["num_filters"] > 0
 
 
 # ------------------------------------------------------------------ what the pipeline publishes
@@ -178,21 +177,14 @@ def test_report_is_built_from_the_published_layout(rehearsal):
 def test_a_launcher_runs_the_script_where_its_template_says(rehearsal, tmp_path):
     template = 'echo {root} {workdir} > launched.txt && env -i PATH="$PATH" {command}'
     other = rehearsal.with_launcher(template, tmp_path / "launched")
-    try:
-        task = other.task("JASPAR", "JASPAR2016", ["JASPAR2016"])
-    finally:
-        other.close()
+    task = other.task("JASPAR", "JASPAR2016", ["JASPAR2016"])
     assert task.ok, task.reason
     assert (task.workdir / "launched.txt").read_text().split() == [str(other.root_dir), str(task.workdir)]
     assert task.outputs["meme"][0] == [task.workdir / "JASPAR2016.meme"]
 
 
 def test_a_failing_task_fails_with_its_error(rehearsal, tmp_path):
-    other = rehearsal.with_launcher(None, tmp_path / "failing")
-    try:
-        task = other.task("JASPAR", "JASPAR1999", ["JASPAR1999"])
-    finally:
-        other.close()
+    task = rehearsal.with_launcher(None, tmp_path / "failing").task("JASPAR", "JASPAR1999", ["JASPAR1999"])
     assert task.status == "failed"
     assert "exit status 2" in task.reason and "JASPAR1999" in task.reason
 
