@@ -440,7 +440,8 @@ class Rehearsal:
         parts = []
         for run in runs:
             parts += self._run_tasks(run, data, db, ground_truth, no_meme, skipped, on_line)
-        report = self.task("REPORT", "report", [parts, []], on_line=on_line)
+        expected = [f"{run['arch']}/trial{run['trial']}" for run in runs]
+        report = self.task("REPORT", "report", [parts, [], expected], on_line=on_line)
         if report.ok:
             self._publish(report.outputs["report"][0][0], "report")
 

@@ -99,8 +99,6 @@ def _tomtom_command(script: str) -> list[str]:
     raise AssertionError(f"no tomtom command in:\n{script}")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 finding 10: nextflow/modules/local/tomtom/main.nf passes no "
-                   "-min-overlap 1 -dist ed, which keras_motifs.tomtom.meme_tomtom_command passes")
 def test_tomtom_runs_the_packages_meme_command(rehearsal):
     # One function builds the MEME command (keras-motifs tomtom --engine meme); TOMTOM must run the same.
     for task in _tasks(rehearsal, "TOMTOM"):
@@ -149,8 +147,6 @@ def test_published_run_folders_have_the_runfolder_layout(rehearsal):
     assert {p for p in run.motifs.iterdir()} == expected
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21 finding 13: TRAIN's config.json records the dataset as the resolved "
-                   "path of the staged link, inside SIMULATE's work dir")
 def test_published_files_name_no_work_dir(rehearsal):
     # Work dirs are scratch (deleted after a run, or on another machine): nothing published may point into one.
     work = str(rehearsal.root_dir).encode()

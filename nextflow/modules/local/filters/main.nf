@@ -27,7 +27,7 @@ process FILTERS {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         keras-motifs: \$(python -c "from importlib.metadata import version; print(version('keras-motifs'))")
-        keras: \$(python -c "import keras; print(keras.__version__)")
+        keras: \$(python -c "from importlib.metadata import version; print(version('keras'))")
     END_VERSIONS
     """
 

@@ -31,8 +31,8 @@ process TRAIN {
     cat <<-END_VERSIONS > versions.yml
     "${task.process}":
         keras-motifs: \$(python -c "from importlib.metadata import version; print(version('keras-motifs'))")
-        keras: \$(python -c "import keras; print(keras.__version__)")
-        tensorflow: \$(python -c "import tensorflow as tf; print(tf.__version__)")
+        keras: \$(python -c "from importlib.metadata import version; print(version('keras'))")
+        tensorflow: \$(python -c "from importlib.metadata import version; print(version('tensorflow'))")
     END_VERSIONS
     """
 
