@@ -200,7 +200,7 @@ def read_filters(
     sites = np.zeros(num_filters, dtype=np.int64)
     for start, stop, activation in cached if cached is not None else batches():
         if method == "code":
-            fires = ops.logical_and(activation > cutoff, valid[None, :, None])
+            fires = ops.logical_and(ops.greater(activation, cutoff), valid[None, :, None])
             weights = ops.where(fires, activation, 0.0)
             counts += _weighted_window_sums(inputs.sequences(start, stop), weights, probe.window)
             sites += ops.convert_to_numpy(ops.sum(ops.cast(fires, "int32"), axis=(0, 1)))
