@@ -320,14 +320,22 @@ def write_filter_table(result: LayerFilters, path: str | os.PathLike) -> None:
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a saved Keras model, with a clear error for a missing or unreadable file."""
+    """Load a saved Keras model for analysis, with a clear error for a missing or unreadable file.
+
+    The model is loaded uncompiled: reading filters needs no loss, so a model trained
+    with a custom loss or metric loads without it. Custom layers and subclassed models
+    must be registered with Keras first (:func:`keras_motifs.usercode.import_user_code`,
+    the command line's ``--import``); Keras' safe mode stays on.
+    """
     path = Path(path)
     if not path.is_file():
         raise KerasMotifsError(f"{path}: model file not found")
     if path.suffix not in (".keras", ".h5"):
         raise KerasMotifsError(f"{path}: expected a saved Keras model (.keras, or legacy .h5)")
     try:
-        return keras.models.load_model(path)
+        return keras.models.load_model(path, compile=False)
     except (ValueError, OSError, TypeError, KeyError) as err:
         reason = str(err).split(". ")[0][:200]
+        if "Could not locate" in reason:
+            reason += "; import the module that registers it first (keras-motifs: --import MODULE_OR_FILE)"
         raise KerasMotifsError(f"{path}: cannot load a Keras model ({reason})") from None

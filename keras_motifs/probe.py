@@ -93,7 +93,9 @@ class SequenceInputs:
         The model the inputs are for.
     x : array, list of arrays or dict of arrays
         As ``model.fit`` takes them. The sequence input is one-hot, shape
-        ``(n, length, 4)`` or, for a channels-first model, ``(n, 4, length)``.
+        ``(n, length, 4)`` or, for a channels-first model, ``(n, 4, length)``;
+        sequences in the other layout than the model declares are transposed to
+        fit it (a dataset's ``(n, length, 4)`` for a channels-first model).
     sequence_input : str or int, optional
         Which input holds the sequences: a key of ``x`` (dict), an index (list),
         or an input name of the model. Default is None: the only input.
@@ -148,7 +150,8 @@ class SequenceInputs:
         )
 
     def _layout(self, shape: tuple, declared_shape: tuple | None) -> bool:
-        """True when sequences are channels-first; checks the shape against the model's."""
+        """True when sequences are channels-first; checks the shape against the model's, and transposes
+        sequences given in the other layout."""
         where = f"sequence input {self.name!r} of model {self.model_name!r}"
         if len(shape) != 3 or 4 not in shape[1:]:
             raise KerasMotifsError(f"{where} must be one-hot, shape (n, length, 4) or (n, 4, length), got {shape}")
@@ -156,8 +159,15 @@ class SequenceInputs:
             if len(declared_shape) != 3 or 4 not in declared_shape[1:]:
                 raise KerasMotifsError(f"{where} is declared {declared_shape}, not (None, length, 4) or (None, 4, length)")
             channels_first = declared_shape[-1] != 4
-            if any(d is not None and d != s for d, s in zip(declared_shape[1:], shape[1:])):
-                raise KerasMotifsError(f"{where} expects {declared_shape}, got sequences of shape {shape}")
+
+            def fits(dims):
+                return all(d is None or d == s for d, s in zip(declared_shape[1:], dims))
+
+            if not fits(shape[1:]):
+                if not fits(shape[:0:-1]):
+                    raise KerasMotifsError(f"{where} expects {declared_shape}, got sequences of shape {shape}")
+                # The other layout (a dataset is (n, length, 4); the model is channels-first): transposed to fit.
+                self.entries[self.key] = np.swapaxes(self.entries[self.key], 1, 2)
             return channels_first
         return shape[-1] != 4
 
@@ -192,14 +202,21 @@ class SequenceInputs:
 
 
 def _declared_inputs(model: keras.Model) -> list[tuple[str, tuple]] | None:
-    """(name, shape) of each input the model declares; None for a subclassed or unbuilt model."""
+    """(name, shape) of each input the model declares; None for an unbuilt model.
+
+    A subclassed model has no input tensors; once built (or loaded from a file) it
+    records the shape it was built for, which declares its single input.
+    """
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
-        return None
-    if not inputs:
-        return None
-    return [(tensor.name, tuple(tensor.shape)) for tensor in inputs]
+        inputs = None
+    if inputs:
+        return [(tensor.name, tuple(tensor.shape)) for tensor in inputs]
+    shape = (model.get_build_config() or {}).get("input_shape") if model.built else None
+    if isinstance(shape, (list, tuple)) and len(shape) == 3 and all(d is None or isinstance(d, int) for d in shape):
+        return [(model.name, (None, *shape[1:]))]
+    return None
 
 
 def _declared_shape(declared, key, names) -> tuple | None:
