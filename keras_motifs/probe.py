@@ -14,9 +14,11 @@ module treats them alike by running the model instead of reading its layer list:
   stopping.
 - A layer's window is measured, not derived: each input position is changed in
   turn, on random sequences, and the feature-map positions that move are
-  recorded. Meanwhile the trainable weights are jittered by a tenth of their
-  mean size, so that a weight that happens to be zero does not hide a position
-  the architecture sees; they are restored exactly afterwards. The layer is readable when every position depends on a fixed window
+  recorded. Meanwhile every trainable weight is replaced by a random non-zero
+  value (restored exactly afterwards), so that the window is the graph's: no
+  weight that is zero or near it (a residual branch whose last batch-norm starts
+  at gamma 0, a kernel left at zero) hides a position the architecture sees,
+  untrained or trained. The layer is readable when every position depends on a fixed window
   (dilation gaps included) that moves by a fixed stride; that window is then the
   receptive field exactly, whatever layers lie before it. A pooling layer is
   found upstream by perturbing its output and watching the layer move.
@@ -50,8 +52,6 @@ PROBE_SEQUENCES = 2
 PROBE_AMPLITUDE = 1e6
 #: An output moves when it changes by more than this fraction of the layer's largest output.
 RELATIVE_TOLERANCE = 1e-6
-#: Size of the jitter on trainable weights while measuring, relative to their mean absolute value.
-WEIGHT_JITTER = 0.1
 #: Memory for one chunk of probe outputs.
 PROBE_CHUNK_BYTES = 64 * 2**20
 
@@ -334,15 +334,25 @@ def wrapped_calls(wrappers: Mapping[int, tuple[keras.layers.Layer, Callable]]) -
 
 
 @contextlib.contextmanager
-def _jittered(model: keras.Model) -> Iterator[None]:
-    """Add a little noise to the model's trainable float weights inside the block; restore them after."""
+def _structural_weights(model: keras.Model) -> Iterator[None]:
+    """Inside the block, every float weight of the model is replaced by a random non-zero value; restored after.
+
+    A receptive field is a property of the graph, not of the weights: a kernel or a
+    batch-norm gamma that is zero (a residual branch initialised to start as the
+    identity, a pass-through left at zero) would hide every path through it from a
+    measurement made on the model's own weights. Trainable weights of rank 2 or more
+    (kernels) get magnitudes of 0.5-1.5 / sqrt(fan-in), so that signals keep their
+    size from layer to layer, the others (biases, gammas, betas) 0.5-1.5, all with
+    random signs; non-trainable ones (batch-norm statistics) keep their values.
+    """
     variables = [v for v in model.trainable_variables if "float" in str(v.dtype)]
     saved = [keras.ops.convert_to_numpy(v) for v in variables]
     rng = np.random.default_rng(4)
     try:
         for variable, value in zip(variables, saved):
-            scale = WEIGHT_JITTER * (np.abs(value).mean() + 1e-3)
-            variable.assign(value + (scale * rng.standard_normal(value.shape)).astype(value.dtype))
+            scale = 1 / np.sqrt(np.prod(value.shape[:-1])) if value.ndim >= 2 else 1.0
+            magnitude = scale * rng.uniform(0.5, 1.5, size=value.shape)
+            variable.assign((magnitude * rng.choice([-1.0, 1.0], size=value.shape)).astype(value.dtype))
         yield
     finally:
         for variable, value in zip(variables, saved):
@@ -691,7 +701,7 @@ def probe_layer(model: keras.Model, layer: str | int | None, inputs: SequenceInp
         raise KerasMotifsError(f"layer {path!r} does not run in a forward pass of model {model.name!r}")
     read = probing.read_call(probing.index[id(chosen)])
     index = probing.index[id(read.layer)]
-    with _jittered(model):
+    with _structural_weights(model):
         window, axis = probing.readable(index)
         instead = probing.instead(index) if isinstance(window, str) else ""
     if isinstance(window, str):
@@ -709,7 +719,7 @@ def readable_conv_layers(model: keras.Model, inputs: SequenceInputs) -> list[str
     probing = _Probing(model, inputs)
     convs = probing.convolutions()
     reads = [probing.index[id(probing.read_call(i).layer)] for i in convs]
-    with _jittered(model):
+    with _structural_weights(model):
         windows = probing.windows(reads)
         mixed = probing.mixed_before(reads)
     return [probing.calls[i].path for i, r in zip(convs, reads) if isinstance(windows[r][0], Window) and r not in mixed]
@@ -797,7 +807,7 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
         x = _placeholder_inputs(model, sequence_input, length)
     probing = _Probing(model, SequenceInputs(model, x, sequence_input))
     reads = [probing.index[id(probing.read_call(i).layer)] for i in range(len(probing.calls))]
-    with _jittered(model):
+    with _structural_weights(model):
         windows = probing.windows(sorted(set(reads)))
         mixed = probing.mixed_before(sorted(set(reads)))
     reports = []

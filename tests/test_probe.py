@@ -283,3 +283,47 @@ def test_a_model_of_any_length_is_described_at_the_length_asked():
         describe_model(model)
     row = next(r for r in describe_model(model, length=60).layers if r.path == "scan")
     assert row.readable and row.window == Window(7, 1, -3)
+
+
+def basenji_like(gamma="zeros"):
+    """A stem, then dilated residual blocks whose last batch-norm starts at gamma 0 (Basenji's initialisation)."""
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.Conv1D(8, 5, padding="same", name="stem")(inputs)
+    for i, dilation in enumerate([1, 2, 4, 8], start=1):
+        branch = layers.Conv1D(8, 3, padding="same", dilation_rate=dilation, name=f"dil{i}")(layers.ReLU()(x))
+        branch = layers.Conv1D(8, 1, name=f"mix{i}")(layers.ReLU()(layers.BatchNormalization()(branch)))
+        x = layers.Add(name=f"add{i}")([x, layers.BatchNormalization(gamma_initializer=gamma, name=f"bn{i}")(branch)])
+    x = layers.Conv1D(8, 3, padding="same", name="final_conv")(x)
+    return keras.Model(inputs, head(x), name="basenji_like")
+
+
+def zero_pass_through():
+    """A conv whose output is added to a pass-through conv whose kernel is all zeros."""
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.Conv1D(8, 5, padding="same", name="scan")(inputs)
+    x = layers.Add()([x, layers.Conv1D(8, 9, padding="same", kernel_initializer="zeros", name="zero")(x)])
+    x = layers.Conv1D(8, 3, padding="same", name="after")(x)
+    return keras.Model(inputs, head(x), name="zero_pass_through")
+
+
+#: model, layer, its window: the stem's 5, plus 2 x each dilation, plus the last conv's 2.
+ZERO_INITIALISED = [(basenji_like, "final_conv", Window(5 + 2 * 15 + 2, 1, -18)),
+                    (basenji_like, "add2", Window(5 + 2 * 3, 1, -5)),
+                    (zero_pass_through, "after", Window(5 + 8 + 2, 1, -7))]
+
+
+@pytest.mark.parametrize("builder, layer, window", ZERO_INITIALISED)
+def test_zero_initialised_branches_do_not_hide_paths(builder, layer, window, sequences):
+    model = builder()
+    assert extract_filters(model, sequences[:20], layer=layer).window == window.width
+    row = next(r for r in describe_model(model).layers if r.path == layer)
+    assert row.window == window
+
+
+def test_the_callback_measures_the_whole_window_before_the_first_epoch(sequences):
+    model = basenji_like()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    callback = MotifMatchCallback(sequences[:32], layer="final_conv")
+    callback.set_model(model)
+    callback.on_train_begin()
+    assert callback._probe.window == ZERO_INITIALISED[0][2]
