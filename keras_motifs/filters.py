@@ -58,6 +58,9 @@ class LayerFilters:
         Each filter's maximum activation over the sequences.
     method : str
         ``"code"`` or ``"paper"``.
+    note : str
+        What to know about these motifs (the layer mixes both strands of a shared
+        convolution, see :func:`keras_motifs.probe.probe_layer`); empty when nothing.
     """
 
     layer: str
@@ -66,6 +69,7 @@ class LayerFilters:
     num_sites: np.ndarray
     max_activation: np.ndarray
     method: str
+    note: str = ""
 
     @property
     def filter_ids(self) -> list[str]:
@@ -217,7 +221,7 @@ def read_filters(
     ppms = [
         counts[f] / counts[f].sum(axis=1, keepdims=True) if sites[f] > 0 else None for f in range(num_filters)
     ]
-    return LayerFilters(probe.path, width, ppms, sites, peaks, method)
+    return LayerFilters(probe.path, width, ppms, sites, peaks, method, probe.note)
 
 
 def _weighted_window_sums(sequences: np.ndarray, weights: np.ndarray, window: Window) -> np.ndarray:
