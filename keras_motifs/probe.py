@@ -949,7 +949,12 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
         x = _placeholder_inputs(model, sequence_input, length)
     probing = _Probing(model, SequenceInputs(model, x, sequence_input))
     reads = [probing.index[id(probing.read_call(i).layer)] for i in range(len(probing.calls))]
-    read_with = {j: probing.calls[i].path for i in probing.convolutions() for j in probing.read_chain(i)[1:]}
+    read_with = {}  # call index -> the convolution it is read with (a ConvBlock by its own name)
+    for i, call in enumerate(probing.calls):
+        if isinstance(call.layer, (*CONV_TYPES, ConvBlock)):
+            block = next((parent for parent in _parents(call.path) if isinstance(probing.paths.get(parent), ConvBlock)),
+                         call.path)
+            read_with.update({j: block for j in probing.read_chain(i)[1:]})
     with _structural_weights(model):
         windows = probing.windows(sorted(set(reads)))
         mixed = probing.mixed_before(sorted(set(reads)))

@@ -393,6 +393,10 @@ def test_describe_names_what_each_layer_is():
     assert rows["act"].reason == "read as part of 'scan' (no filters of its own)" and not rows["act"].readable
     assert rows["permute"].reason == "no filters of its own"
     assert rows["scan"].readable and rows["scan"].window == Window(K, 1, -2)
+    rows = {r.path: r for r in describe_model(ZOO["conv_block"][0]()).layers}
+    assert rows["block1"].readable and rows["block1/block1_conv"].readable
+    for part in ("block1/block1_bn", "block1/block1_activation"):
+        assert rows[part].reason == "read as part of 'block1' (no filters of its own)"
 
 
 def test_describe_blames_the_nearest_layer_that_mixes_positions():
