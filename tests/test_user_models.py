@@ -179,3 +179,14 @@ def test_an_import_that_fails_names_the_module_and_the_error(module, message, tm
     status, _, err = run(["describe", "--model", model, "--import", module.format(tmp=tmp_path)], capsys)
     assert status == 2 and err.count("\n") == 1
     assert re.search(message, err), err
+
+
+def test_safe_mode_stays_on_with_an_import(tmp_path, capsys):
+    """Only imported code runs: a Lambda layer's code stored in the file is still refused."""
+    (tmp_path / "harmless.py").write_text("import keras\n")
+    inputs = keras.Input((50, 4))
+    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(keras.layers.Conv1D(4, 5, name="conv1")(inputs))
+    keras.Model(inputs, x).save(tmp_path / "lambda.keras")
+    status, _, err = run(["describe", "--model", tmp_path / "lambda.keras", "--import", tmp_path / "harmless.py"],
+                         capsys)
+    assert status == 2 and err.count("\n") == 1 and "`Lambda` layer" in err
