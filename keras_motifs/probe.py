@@ -336,7 +336,7 @@ def wrapped_calls(wrappers: Mapping[int, tuple[keras.layers.Layer, Callable]]) -
 
 @contextlib.contextmanager
 def _structural_weights(model: keras.Model) -> Iterator[None]:
-    """Inside the block, every float weight of the model is replaced by a random non-zero value; restored after.
+    """Inside the block, every trainable float weight is replaced by a random non-zero value; restored after.
 
     A receptive field is a property of the graph, not of the weights: a kernel or a
     batch-norm gamma that is zero (a residual branch initialised to start as the
@@ -719,7 +719,7 @@ class _Probing:
                 if _movement(np.stack([before, after])).any():
                     notes[i] = (f"combines the {call.runs} calls of {call.path!r}, a layer run {call.runs} times "
                                 "per pass (weights shared, e.g. across both strands): its motifs may mix a motif "
-                                f"with its reverse complement; read {call.path!r} (its first call) for one strand's")
+                                f"with its reverse complement; read {call.path!r} (its first call) for one strand's motifs")
         return notes
 
     def first_motif_convolution(self) -> int | None:
