@@ -57,6 +57,13 @@ def _run_name(text: str) -> tuple[str, int]:
     return arch, int(trial)
 
 
+def _add_import_option(parser: argparse.ArgumentParser) -> None:
+    """``--import MODULE_OR_FILE`` (repeatable): the user's code that registers a saved model's custom objects."""
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE_OR_FILE",
+                        help="a module (mylab.layers) or Python file (./layers.py) that registers the model's custom "
+                             "layers or classes with Keras, imported before loading it (repeatable)")
+
+
 def _fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1."""
     value = _positive_float(text)
@@ -335,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--model", help="a saved Keras model (.keras): every layer's measured receptive field")
     p.add_argument("--length", type=_positive_int, default=200,
                    help="input length of --arch, or of a --model that takes any length (default 200)")
+    _add_import_option(p)
     p.set_defaults(handler=_describe, uses_keras=True)
 
     p = sub.add_parser("filters", help="extract filters of a trained model as PPMs (MEME format)")
@@ -353,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=_positive_int,
                    help=f"align this many positions per filter, placed as the released code placed them "
                         f"({defaults.RELEASED_WINDOW} there, for every model); default: the layer's receptive field")
+    _add_import_option(p)
     p.set_defaults(handler=_filters, uses_keras=True)
 
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
@@ -397,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
     p.add_argument("--ablation", choices=["mean", "zero"], default="mean",
                    help="replace a filter's activations by their mean over the data, or by zero (default mean)")
+    _add_import_option(p)
     p.set_defaults(handler=_importance, uses_keras=True)
 
     p = sub.add_parser("jaspar", help="write JASPAR CORE vertebrates of a release as a MEME file")
@@ -549,6 +559,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if getattr(args, "uses_keras", False) and not args.verbose:
                 _import_keras_quietly()
+            if getattr(args, "imports", None):
+                from keras_motifs.usercode import import_user_code
+
+                import_user_code(args.imports)
             args.handler(args)
         except KerasMotifsError as err:
             print(f"keras-motifs: error: {err}", file=sys.stderr)

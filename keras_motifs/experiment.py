@@ -412,9 +412,10 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None, worker
         raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
     out_dir = Path(out_dir)
     _check_settings(sweep)  # before anything is written: a refused run leaves no record to be locked out by
+    _check_resumable(sweep, out_dir / "sweep.json")  # a folder of other settings is refused untouched, lock file too
     _check_output_dir(out_dir)
     with folder_lock(out_dir, "run") as lock:  # another run in this folder would lose its temporaries to ours
-        _check_resumable(sweep, out_dir / "sweep.json")
+        _check_resumable(sweep, out_dir / "sweep.json")  # again: a run may have started in the folder meanwhile
         for folder in (out_dir, out_dir / "data", out_dir / "runs"):  # what steps a killed run left unfinished
             remove_leftover_temporaries(folder, recursive=folder != out_dir)
         steps, _, run_dirs = plan(sweep, out_dir)

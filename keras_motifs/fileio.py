@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -291,6 +292,23 @@ def scratch_directory(beside: str | os.PathLike) -> Iterator[Path]:
         yield tmp
     finally:
         _discard(tmp)
+
+
+@contextlib.contextmanager
+def temporaries_in(folder: str | os.PathLike) -> Iterator[None]:
+    """Inside the block, the temporary files and folders that libraries make with ``tempfile`` go to ``folder``.
+
+    For a library that leaves its temporaries behind when it fails (Keras' assets
+    folder when saving a model fills the disk): made inside a folder of ours that is
+    removed whatever happens, nothing of them outlives the command. The previous
+    temporary folder returns afterwards.
+    """
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
 
 
 @contextlib.contextmanager

@@ -61,6 +61,9 @@ class LayerFilters:
         Each filter's maximum activation over the sequences.
     method : str
         ``"code"`` or ``"paper"``.
+    note : str
+        What to know about these motifs (the layer mixes both strands of a shared
+        convolution, see :func:`keras_motifs.probe.probe_layer`); empty when nothing.
     """
 
     layer: str
@@ -69,6 +72,7 @@ class LayerFilters:
     num_sites: np.ndarray
     max_activation: np.ndarray
     method: str
+    note: str = ""
 
     @property
     def filter_ids(self) -> list[str]:
@@ -212,7 +216,7 @@ def read_filters(
     sites = np.zeros(num_filters, dtype=np.int64)
     for start, stop, activation in cached if cached is not None else batches():
         if method == "code":
-            fires = ops.logical_and(activation > cutoff, valid[None, :, None])
+            fires = ops.logical_and(ops.greater(activation, cutoff), valid[None, :, None])
             weights = ops.where(fires, activation, 0.0)
             counts += _weighted_window_sums(inputs.sequences(start, stop), weights, aligned)
             sites += ops.convert_to_numpy(ops.sum(ops.cast(fires, "int32"), axis=(0, 1)))
@@ -229,7 +233,7 @@ def read_filters(
     ppms = [
         counts[f] / counts[f].sum(axis=1, keepdims=True) if sites[f] > 0 else None for f in range(num_filters)
     ]
-    return LayerFilters(probe.path, width, ppms, sites, peaks, method)
+    return LayerFilters(probe.path, width, ppms, sites, peaks, method, probe.note)
 
 
 def fixed_window(receptive_field: Window, width: int, length: int | None = None) -> Window:
@@ -370,14 +374,22 @@ def write_filter_table(result: LayerFilters, path: str | os.PathLike) -> None:
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
-    """Load a saved Keras model, with a clear error for a missing or unreadable file."""
+    """Load a saved Keras model for analysis, with a clear error for a missing or unreadable file.
+
+    The model is loaded uncompiled: reading filters needs no loss, so a model trained
+    with a custom loss or metric loads without it. Custom layers and subclassed models
+    must be registered with Keras first (:func:`keras_motifs.usercode.import_user_code`,
+    the command line's ``--import``); Keras' safe mode stays on.
+    """
     path = Path(path)
     if not path.is_file():
         raise KerasMotifsError(f"{path}: model file not found")
     if path.suffix not in (".keras", ".h5"):
         raise KerasMotifsError(f"{path}: expected a saved Keras model (.keras, or legacy .h5)")
     try:
-        return keras.models.load_model(path)
+        return keras.models.load_model(path, compile=False)
     except (ValueError, OSError, TypeError, KeyError) as err:
         reason = str(err).split(". ")[0][:200]
+        if "Could not locate" in reason:
+            reason += "; import the module that registers it first (keras-motifs: --import MODULE_OR_FILE)"
         raise KerasMotifsError(f"{path}: cannot load a Keras model ({reason})") from None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
+from typing import Callable
 
 import keras
 import numpy as np
@@ -50,6 +51,7 @@ class _Replay:
     cache: dict = field(default_factory=dict)
     replaying: bool = False
     ablated: object = None
+    ablate: Callable | None = None  # ablates a later call's output of the read layer the same way
 
     def __post_init__(self):
         self._counts: dict[int, int] = {}
@@ -67,8 +69,8 @@ class _Replay:
                 key = (id(layer), self._counts.get(id(layer), 0))
                 self._counts[id(layer)] = key[1] + 1
                 if self.replaying:
-                    if read and key[1] == 0:
-                        return self.ablated
+                    if read:  # every call of a layer that runs several times (shared across strands) is ablated
+                        return self.ablated if key[1] == 0 else self.ablate(call(*args, **kwargs))
                     if key in self.cache:
                         return self.cache[key]
                     return call(*args, **kwargs)
@@ -114,7 +116,7 @@ class _Replay:
         try:
             predictions = _predictions(self._compiled.predict_on_batch(data))
         finally:
-            self.cache, self.replaying, self.ablated = recorded, False, None
+            self.cache, self.replaying, self.ablated, self.ablate = recorded, False, None, None
         return predictions.reshape(copies, -1, predictions.shape[-1])
 
     @property
@@ -133,20 +135,24 @@ class _ReplayModel(keras.Model):
         super().__init__(name="replay")
         self._replay = replay
 
-    def _ablated(self, data):
-        """Copies of the feature map along the batch, copy i with filter ``ablate[i]`` set to ``values[i]``."""
-        feature_map, ablate, values = data["feature_map"], data["ablate"], data["values"]
+    def _ablated(self, output, data):
+        """Copies of an output of the read layer along the batch, copy i with filter ``ablate[i]`` set to
+        ``values[i]``; an output computed from inputs that already hold the copies is ablated copy by copy."""
+        ablate, values = data["ablate"], data["values"]
         copies = keras.ops.shape(ablate)[0]
         shape = [copies, 1, 1, 1]
         shape[4 - self._replay.probe.position_axis] = -1  # the filter axis of each copy
         mask = keras.ops.reshape(ablate, shape)
-        tiled = keras.ops.expand_dims(feature_map, 0) * (1 - mask) + mask * keras.ops.reshape(values, (-1, 1, 1, 1))
-        return keras.ops.reshape(tiled, (-1, *keras.ops.shape(feature_map)[1:]))
+        rows = keras.ops.shape(data["feature_map"])[0]
+        stacked = keras.ops.reshape(output, (-1, rows, *keras.ops.shape(output)[1:]))  # (1 or copies, rows, ...)
+        tiled = stacked * (1 - mask) + mask * keras.ops.reshape(values, (-1, 1, 1, 1))
+        return keras.ops.reshape(tiled, (-1, *keras.ops.shape(output)[1:]))
 
     def call(self, data):
         replay = self._replay
         replay.cache = dict(zip(replay._replay_keys, data["cached"]))
-        replay.ablated, replay._counts, replay.replaying = self._ablated(data), {}, True
+        replay.ablate = lambda output: self._ablated(output, data)
+        replay.ablated, replay._counts, replay.replaying = replay.ablate(data["feature_map"]), {}, True
         try:
             return replay.model(data["inputs"], training=False)
         finally:

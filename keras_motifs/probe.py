@@ -14,9 +14,11 @@ module treats them alike by running the model instead of reading its layer list:
   stopping.
 - A layer's window is measured, not derived: each input position is changed in
   turn, on random sequences, and the feature-map positions that move are
-  recorded. Meanwhile the trainable weights are jittered by a tenth of their
-  mean size, so that a weight that happens to be zero does not hide a position
-  the architecture sees; they are restored exactly afterwards. The layer is readable when every position depends on a fixed window
+  recorded. Meanwhile every trainable weight is replaced by a random non-zero
+  value (restored exactly afterwards), so that the window is the graph's: no
+  weight that is zero or near it (a residual branch whose last batch-norm starts
+  at gamma 0, a kernel left at zero) hides a position the architecture sees,
+  untrained or trained. The layer is readable when every position depends on a fixed window
   (dilation gaps included) that moves by a fixed stride; that window is then the
   receptive field exactly, whatever layers lie before it. A pooling layer is
   found upstream by perturbing its output and watching the layer move.
@@ -25,13 +27,14 @@ module treats them alike by running the model instead of reading its layer list:
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
 import keras
 import numpy as np
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.layers import ConvBlock
 
 __all__ = ["LayerProbe", "LayerReport", "ModelReport", "SequenceInputs", "Window", "describe_model", "find_layer",
@@ -50,8 +53,6 @@ PROBE_SEQUENCES = 2
 PROBE_AMPLITUDE = 1e6
 #: An output moves when it changes by more than this fraction of the layer's largest output.
 RELATIVE_TOLERANCE = 1e-6
-#: Size of the jitter on trainable weights while measuring, relative to their mean absolute value.
-WEIGHT_JITTER = 0.1
 #: Memory for one chunk of probe outputs.
 PROBE_CHUNK_BYTES = 64 * 2**20
 
@@ -93,7 +94,9 @@ class SequenceInputs:
         The model the inputs are for.
     x : array, list of arrays or dict of arrays
         As ``model.fit`` takes them. The sequence input is one-hot, shape
-        ``(n, length, 4)`` or, for a channels-first model, ``(n, 4, length)``.
+        ``(n, length, 4)`` or, for a channels-first model, ``(n, 4, length)``;
+        sequences in the other layout than the model declares are transposed to
+        fit it (a dataset's ``(n, length, 4)`` for a channels-first model).
     sequence_input : str or int, optional
         Which input holds the sequences: a key of ``x`` (dict), an index (list),
         or an input name of the model. Default is None: the only input.
@@ -148,7 +151,8 @@ class SequenceInputs:
         )
 
     def _layout(self, shape: tuple, declared_shape: tuple | None) -> bool:
-        """True when sequences are channels-first; checks the shape against the model's."""
+        """True when sequences are channels-first; checks the shape against the model's, and transposes
+        sequences given in the other layout."""
         where = f"sequence input {self.name!r} of model {self.model_name!r}"
         if len(shape) != 3 or 4 not in shape[1:]:
             raise KerasMotifsError(f"{where} must be one-hot, shape (n, length, 4) or (n, 4, length), got {shape}")
@@ -156,8 +160,15 @@ class SequenceInputs:
             if len(declared_shape) != 3 or 4 not in declared_shape[1:]:
                 raise KerasMotifsError(f"{where} is declared {declared_shape}, not (None, length, 4) or (None, 4, length)")
             channels_first = declared_shape[-1] != 4
-            if any(d is not None and d != s for d, s in zip(declared_shape[1:], shape[1:])):
-                raise KerasMotifsError(f"{where} expects {declared_shape}, got sequences of shape {shape}")
+
+            def fits(dims):
+                return all(d is None or d == s for d, s in zip(declared_shape[1:], dims))
+
+            if not fits(shape[1:]):
+                if not fits(shape[:0:-1]):
+                    raise KerasMotifsError(f"{where} expects {declared_shape}, got sequences of shape {shape}")
+                # The other layout (a dataset is (n, length, 4); the model is channels-first): transposed to fit.
+                self.entries[self.key] = np.swapaxes(self.entries[self.key], 1, 2)
             return channels_first
         return shape[-1] != 4
 
@@ -192,14 +203,21 @@ class SequenceInputs:
 
 
 def _declared_inputs(model: keras.Model) -> list[tuple[str, tuple]] | None:
-    """(name, shape) of each input the model declares; None for a subclassed or unbuilt model."""
+    """(name, shape) of each input the model declares; None for an unbuilt model.
+
+    A subclassed model has no input tensors; once built (or loaded from a file) it
+    records the shape it was built for, which declares its single input.
+    """
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
-        return None
-    if not inputs:
-        return None
-    return [(tensor.name, tuple(tensor.shape)) for tensor in inputs]
+        inputs = None
+    if inputs:
+        return [(tensor.name, tuple(tensor.shape)) for tensor in inputs]
+    shape = (model.get_build_config() or {}).get("input_shape") if model.built else None
+    if isinstance(shape, (list, tuple)) and len(shape) == 3 and all(d is None or isinstance(d, int) for d in shape):
+        return [(model.name, (None, *shape[1:]))]
+    return None
 
 
 def _declared_shape(declared, key, names) -> tuple | None:
@@ -317,15 +335,25 @@ def wrapped_calls(wrappers: Mapping[int, tuple[keras.layers.Layer, Callable]]) -
 
 
 @contextlib.contextmanager
-def _jittered(model: keras.Model) -> Iterator[None]:
-    """Add a little noise to the model's trainable float weights inside the block; restore them after."""
+def _structural_weights(model: keras.Model) -> Iterator[None]:
+    """Inside the block, every trainable float weight is replaced by a random non-zero value; restored after.
+
+    A receptive field is a property of the graph, not of the weights: a kernel or a
+    batch-norm gamma that is zero (a residual branch initialised to start as the
+    identity, a pass-through left at zero) would hide every path through it from a
+    measurement made on the model's own weights. Trainable weights of rank 2 or more
+    (kernels) get magnitudes of 0.5-1.5 / sqrt(fan-in), so that signals keep their
+    size from layer to layer, the others (biases, gammas, betas) 0.5-1.5, all with
+    random signs; non-trainable ones (batch-norm statistics) keep their values.
+    """
     variables = [v for v in model.trainable_variables if "float" in str(v.dtype)]
     saved = [keras.ops.convert_to_numpy(v) for v in variables]
     rng = np.random.default_rng(4)
     try:
         for variable, value in zip(variables, saved):
-            scale = WEIGHT_JITTER * (np.abs(value).mean() + 1e-3)
-            variable.assign(value + (scale * rng.standard_normal(value.shape)).astype(value.dtype))
+            scale = 1 / np.sqrt(np.prod(value.shape[:-1])) if value.ndim >= 2 else 1.0
+            magnitude = scale * rng.uniform(0.5, 1.5, size=value.shape)
+            variable.assign((magnitude * rng.choice([-1.0, 1.0], size=value.shape)).astype(value.dtype))
         yield
     finally:
         for variable, value in zip(variables, saved):
@@ -392,6 +420,19 @@ def _mixing(call: "_Call") -> str | None:
     return None
 
 
+def _bases_reason(seen: int) -> str:
+    """Why filters that depend on ``seen`` of the four bases are no motifs."""
+    return (f"each depend on {'at most ' if seen > 1 else ''}{seen} of the four bases (a depthwise convolution of "
+            "the sequence?), not on a combination of them as a motif does")
+
+
+def _has_filters(layer: keras.layers.Layer) -> bool:
+    """Whether a layer has filters of its own: a kernel (a weight of rank 2 or more), not a per-position rescaling."""
+    if isinstance(layer, ELEMENTWISE_TYPES):
+        return False
+    return isinstance(layer, CONV_TYPES) or any(len(weight.shape) >= 2 for weight in layer.weights)
+
+
 def _shape(output) -> tuple | None:
     """The shape of a layer's output; None when it is not one tensor."""
     return tuple(keras.ops.shape(output)) if keras.ops.is_tensor(output) else None
@@ -406,22 +447,25 @@ class _Call:
     inputs: list = field(default_factory=list)
     output: object = None
     leaf: bool = True
+    runs: int = 1  # calls per forward pass: more than one for a layer shared across strands
 
 
 def _trace(model: keras.Model, paths: Mapping[str, keras.layers.Layer], inputs) -> list[_Call]:
-    """The first call of each layer, in the order the layers start running (outputs kept alive)."""
+    """The first call of each layer, in the order the layers start running (outputs kept alive), with the
+    number of times each runs per pass."""
     calls: list[_Call] = []
-    seen: set[int] = set()
+    seen: dict[int, _Call] = {}
     parents = {id(paths[path.rsplit("/", 1)[0]]) for path in paths if "/" in path}
 
     def tracing(path, layer):
         def wrap(call):
             def wrapped(*args, **kwargs):
                 if id(layer) in seen:
+                    seen[id(layer)].runs += 1
                     return call(*args, **kwargs)
-                seen.add(id(layer))
                 record = _Call(path, layer, [t for t in keras.tree.flatten((args, kwargs)) if keras.ops.is_tensor(t)],
                                leaf=id(layer) not in parents)
+                seen[id(layer)] = record
                 calls.append(record)
                 record.output = call(*args, **kwargs)
                 return record.output
@@ -458,7 +502,11 @@ def _fit_window(depends: np.ndarray) -> Window | str:
     span = last - first + 1
     width = int(span[moved].max())
     if width >= length:
-        return "depend on the whole sequence"
+        if (span[moved] == length).all():
+            return "depend on the whole sequence"
+        edge = int(span[np.argmax(moved)])
+        return (f"have a receptive field at least as wide as the sequence ({length} nt; position "
+                f"{int(np.argmax(moved))} depends on {edge} of them), so no fixed window fits inside it")
     complete = np.flatnonzero(moved & (span == width))
     if len(complete) < 2 and positions > 1:
         return (f"depend on spans of the sequence that differ from position to position ({span[moved].min()} to "
@@ -515,6 +563,7 @@ class _Probing:
         self.paths = layer_paths(model)
         self.calls = _trace(model, self.paths, inputs.model_inputs(0, 1))
         self.index = {id(call.layer): i for i, call in enumerate(self.calls)}
+        self._readable: dict[int, tuple[Window | str, int]] = {}  # measured once, on the structural weights
 
     def run(self, sequences: np.ndarray, capture, perturb=None) -> list[np.ndarray]:
         """Captured outputs for channels-last ``sequences`` (other inputs from the first row)."""
@@ -523,17 +572,23 @@ class _Probing:
     def read_call(self, index: int) -> _Call:
         """The call whose output is read for ``calls[index]``: a ConvBlock's activation, a convolution's
         batch-norm and activation layers, or the layer itself."""
+        return self.calls[self.read_chain(index)[-1]]
+
+    def read_chain(self, index: int) -> list[int]:
+        """Indices of ``calls[index]`` and the calls read with it, up to the one whose output is read."""
         call = self.calls[index]
         if isinstance(call.layer, ConvBlock):
-            return self.calls[self.index[id(call.layer.activation)]]
+            return [index, self.index[id(call.layer.activation)]]
+        chain = [index]
         if not isinstance(call.layer, CONV_TYPES):
-            return call
+            return chain
         while True:
             consumer = next((c for c in self.calls[index + 1 :]
                              if c.leaf and any(t is call.output for t in c.inputs)), None)
             if consumer is None or not isinstance(consumer.layer, ELEMENTWISE_TYPES):
-                return call
+                return chain
             call, index = consumer, self.index[id(consumer.layer)]
+            chain.append(index)
 
     def windows(self, indices: Sequence[int]) -> dict[int, tuple[Window | str, int]]:
         """Per call index: its measured window (or why it has none) and its position axis."""
@@ -564,11 +619,12 @@ class _Probing:
 
         The layers that do are pooling layers (any leaf with ``pool_size`` > 1),
         recurrent layers and attention layers; a call depends on one when
-        perturbing that layer's output moves it.
+        perturbing that layer's output moves it. The reason names the last of them
+        that runs before the call.
         """
         reasons: dict[int, str] = {}
         sequences = random_sequences(PROBE_SEQUENCES, self.inputs.length, seed=2)
-        for m, call in enumerate(self.calls):
+        for m, call in reversed(list(enumerate(self.calls))):  # the nearest such layer before a call is named
             reason = _mixing(call)
             if reason is None:
                 continue
@@ -588,8 +644,10 @@ class _Probing:
 
     def readable(self, index: int) -> tuple[Window | str, int]:
         """The window of ``calls[index]``, or the reason it has none; position axis 0 when it has no positions."""
-        window, axis = self.windows([index])[index]
-        return (window if axis == 0 else self.mixed_before([index]).get(index, window)), axis
+        if index not in self._readable:
+            window, axis = self.windows([index])[index]
+            self._readable[index] = (window if axis == 0 else self.mixed_before([index]).get(index, window)), axis
+        return self._readable[index]
 
     def convolutions(self) -> list[int]:
         """Indices of the convolutions, in the order they run; a ConvBlock stands for the Conv1D inside it."""
@@ -599,8 +657,86 @@ class _Probing:
     def instead(self, index: int) -> str:
         """'; read X ... instead', naming the last readable convolution that runs before ``calls[index]``."""
         for i in reversed([i for i in self.convolutions() if i < index]):
-            if isinstance(self.readable(self.index[id(self.read_call(i).layer)])[0], Window):
+            if self.motif_reason(self.index[id(self.read_call(i).layer)]) is None:
                 return f"; read {self.calls[i].path!r} (the last layer before it that can be read) instead"
+        return ""
+
+    def bases_seen(self, axes: Mapping[int, int]) -> dict[int, int]:
+        """Per call index (with its position axis): how many of the four bases its filters depend on, the most
+        over its filters.
+
+        The channel of each base is changed in turn at every position of random
+        sequences, by random values of size ``PROBE_AMPLITUDE`` (so that no unit
+        stays inactive), and the filters that move are recorded: a convolution of
+        the sequence depends on all four, a depthwise convolution of it on one in
+        each filter. The most over filters, so that a filter of a deep layer that a
+        saturated path keeps from moving with one base does not count against it.
+        """
+        sequences = random_sequences(PROBE_SEQUENCES, self.inputs.length, seed=5)
+        rng = np.random.default_rng(6)
+        batch = [sequences]
+        for base in range(4):
+            changed = sequences.copy()
+            changed[:, :, base] += (PROBE_AMPLITUDE * rng.standard_normal(changed.shape[:2])).astype(np.float32)
+            batch.append(changed)
+        outputs = self.run(np.concatenate(batch), [self.calls[i].layer for i in axes])
+        seen = {}
+        for (i, axis), output in zip(axes.items(), outputs):
+            output = output.reshape(5, len(sequences), *output.shape[1:])
+            moved = [_movement(output[[0, base]])[0].any(axis=(0, axis)) for base in range(1, 5)]
+            seen[i] = int(np.sum(moved, axis=0).max(initial=0))
+        return seen
+
+    def motif_reason(self, index: int) -> str | None:
+        """Why the outputs of ``calls[index]`` cannot be read as motifs (no fixed window, or filters that do not
+        combine the four bases), or None when they can."""
+        window, axis = self.readable(index)
+        if isinstance(window, str):
+            return window
+        seen = self.bases_seen({index: axis})[index]
+        return None if seen == 4 else _bases_reason(seen)
+
+    def shared_notes(self, indices: Sequence[int]) -> dict[int, str]:
+        """Per call index: a note when it combines the calls of a layer with filters that runs several times per
+        pass (one convolution on both strands), whose motifs it then mixes.
+
+        A call that runs several times itself is read at its first call, one strand,
+        and gets no note.
+        """
+        notes: dict[int, str] = {}
+        sequences = random_sequences(PROBE_SEQUENCES, self.inputs.length, seed=7)
+        for call in self.calls:
+            if call.runs < 2 or not call.leaf or not _has_filters(call.layer):
+                continue
+            others = [i for i in indices if self.calls[i].runs == 1 and i not in notes
+                      and _shape(self.calls[i].output) is not None]
+            if not others:
+                continue
+            capture = [self.calls[i].layer for i in others]
+            plain = self.run(sequences, capture)
+            moved = self.run(sequences, capture, perturb=(call.layer, np.float32(0.5)))
+            for i, before, after in zip(others, plain, moved):
+                if _movement(np.stack([before, after])).any():
+                    notes[i] = (f"combines the {call.runs} calls of {call.path!r}, a layer run {call.runs} times "
+                                "per pass (weights shared, e.g. across both strands): its motifs may mix a motif "
+                                f"with its reverse complement; read {call.path!r} (its first call) for one strand's motifs")
+        return notes
+
+    def first_motif_convolution(self) -> int | None:
+        """Index of the first convolution to run whose filters combine the four bases (a depthwise convolution of
+        the sequence is passed over), or that has no fixed window (to be refused with the reason)."""
+        for i in self.convolutions():
+            read = self.index[id(self.read_call(i).layer)]
+            window, axis = self.readable(read)
+            if isinstance(window, str) or self.bases_seen({read: axis})[read] == 4:
+                return i
+        return None
+
+    def combining_after(self, index: int) -> str:
+        """'; read X ... instead', naming the first convolution after ``calls[index]`` that can be read."""
+        for i in [i for i in self.convolutions() if i > index]:
+            if self.motif_reason(self.index[id(self.read_call(i).layer)]) is None:
+                return f"; read {self.calls[i].path!r} (the first layer after it whose filters combine them) instead"
         return ""
 
 
@@ -620,6 +756,9 @@ class LayerProbe:
         The measured input window of each position.
     positions : int
         Positions of the feature map.
+    note : str
+        What to know when reading it, e.g. that it mixes both strands of a shared
+        convolution; empty when nothing.
     """
 
     model: keras.Model
@@ -629,6 +768,7 @@ class LayerProbe:
     positions: int
     read_layer: keras.layers.Layer
     position_axis: int
+    note: str = ""
 
     def feature_map(self, inputs):
         """The feature map of a batch of model inputs, a backend tensor, shape=(batch, positions, filters)."""
@@ -645,7 +785,9 @@ def probe_layer(model: keras.Model, layer: str | int | None, inputs: SequenceInp
         Any Keras model: Sequential, functional or subclassed, nested or not.
     layer : str, int or None
         A path (``"stem/conv1"``), a unique plain name, an index in
-        ``model.layers``, or None for the first convolution that runs.
+        ``model.layers``, or None for the first convolution that runs whose
+        filters combine the four bases (a depthwise convolution of the sequence
+        is passed over).
     inputs : SequenceInputs
         The data the layer will be read on (its first row completes the other
         inputs of a model with several).
@@ -659,32 +801,50 @@ def probe_layer(model: keras.Model, layer: str | int | None, inputs: SequenceInp
     KerasMotifsError
         When the layer does not exist or does not run, or its outputs do not
         depend on a fixed window of the sequence (pooling before it, recurrent or
-        attention layers, upsampling, no positions); the message names what can
-        be read instead.
+        attention layers, upsampling, no positions), or its filters do not combine
+        the four bases (a depthwise convolution of the sequence); the message
+        names what can be read instead.
+
+    Warns
+    -----
+    KerasMotifsWarning
+        When the layer combines the calls of a layer run several times per pass
+        (one convolution on both strands): its motifs may mix a motif with its
+        reverse complement (``LayerProbe.note``).
     """
     probing = _Probing(model, inputs)
-    if layer is None:
-        first = next((call for call in probing.calls if isinstance(call.layer, CONV_TYPES)), None)
-        if first is None:
-            raise KerasMotifsError(f"model {model.name!r} has no Conv1D layer; name the layer to read")
-        path, chosen = first.path, first.layer
-    else:
-        path, chosen = find_layer(model, layer)
-    if id(chosen) not in probing.index:
-        raise KerasMotifsError(f"layer {path!r} does not run in a forward pass of model {model.name!r}")
-    read = probing.read_call(probing.index[id(chosen)])
-    index = probing.index[id(read.layer)]
-    with _jittered(model):
+    with _structural_weights(model):
+        if layer is None:
+            first = probing.first_motif_convolution()
+            if first is None:
+                raise KerasMotifsError(f"model {model.name!r} has no convolution whose filters combine the four "
+                                       "bases; name the layer to read")
+            path, chosen = probing.calls[first].path, probing.calls[first].layer
+        else:
+            path, chosen = find_layer(model, layer)
+        if id(chosen) not in probing.index:
+            raise KerasMotifsError(f"layer {path!r} does not run in a forward pass of model {model.name!r}")
+        read = probing.read_call(probing.index[id(chosen)])
+        index = probing.index[id(read.layer)]
         window, axis = probing.readable(index)
-        instead = probing.instead(index) if isinstance(window, str) else ""
+        instead, note = "", ""
+        if isinstance(window, str):
+            instead = probing.instead(index)
+        elif axis and (seen := probing.bases_seen({index: axis})[index]) < 4:
+            window, instead = _bases_reason(seen), probing.combining_after(index)
+        else:
+            note = probing.shared_notes([index]).get(index, "")
     if isinstance(window, str):
         raise KerasMotifsError(f"outputs of {path!r} {window}, so its filters cannot be read as motifs{instead}")
+    if note:
+        warnings.warn(f"{path!r} {note}", KerasMotifsWarning, stacklevel=2)
     positions = keras.ops.shape(read.output)[axis]
-    return LayerProbe(model, path, read.path, window, positions, read.layer, axis)
+    return LayerProbe(model, path, read.path, window, positions, read.layer, axis, note)
 
 
 def readable_conv_layers(model: keras.Model, inputs: SequenceInputs) -> list[str]:
-    """Paths of the convolutions, in the order they run, whose filters have a fixed window.
+    """Paths of the convolutions, in the order they run, whose filters have a fixed window and combine the
+    four bases.
 
     For cnn-25 that is ``conv1``; for cnn-1 (no pool after the first layer)
     ``conv1`` and ``conv2``; for cnn-1-1-100 all three.
@@ -692,10 +852,12 @@ def readable_conv_layers(model: keras.Model, inputs: SequenceInputs) -> list[str
     probing = _Probing(model, inputs)
     convs = probing.convolutions()
     reads = [probing.index[id(probing.read_call(i).layer)] for i in convs]
-    with _jittered(model):
+    with _structural_weights(model):
         windows = probing.windows(reads)
         mixed = probing.mixed_before(reads)
-    return [probing.calls[i].path for i, r in zip(convs, reads) if isinstance(windows[r][0], Window) and r not in mixed]
+        fixed = {r: windows[r][1] for r in reads if isinstance(windows[r][0], Window) and r not in mixed}
+        seen = probing.bases_seen(fixed) if fixed else {}
+    return [probing.calls[i].path for i, r in zip(convs, reads) if seen.get(r) == 4]
 
 
 def _parents(path: str) -> list[str]:
@@ -721,9 +883,14 @@ class LayerReport:
     window : Window or None
         The measured window; None when its outputs have none.
     readable : bool
-        Whether its outputs can be read as motifs (a fixed window, no pooling before).
+        Whether its filters can be read as motifs: it has filters of its own (not a
+        batch-norm, activation, padding or merging layer), their outputs have a fixed
+        window with no pooling before, and they combine the four bases.
     reason : str
         Why not, when not.
+    note : str
+        What to know when reading it (it mixes both strands of a shared
+        convolution); empty when nothing.
     """
 
     path: str
@@ -732,6 +899,7 @@ class LayerReport:
     window: Window | None
     readable: bool
     reason: str
+    note: str = ""
 
 
 @dataclass
@@ -750,7 +918,8 @@ class ModelReport:
                  f"{'layer':<{width}}{'type':<22}{'RF':>6}{'stride':>8}  motifs"]
         for layer in self.layers:
             rf, stride = (layer.window.width, layer.window.stride) if layer.window else ("-", "-")
-            verdict = "yes" if layer.readable else f"no: outputs {layer.reason}"
+            verdict = "yes" if layer.readable else f"no: {layer.reason}"
+            verdict += f"; note: {layer.note}" if layer.note else ""
             lines.append(f"{layer.path:<{width}}{layer.kind:<22}{rf:>6}{stride:>8}  {verdict}")
         return "\n".join(lines)
 
@@ -780,17 +949,35 @@ def describe_model(model: keras.Model, x=None, sequence_input: str | int | None 
         x = _placeholder_inputs(model, sequence_input, length)
     probing = _Probing(model, SequenceInputs(model, x, sequence_input))
     reads = [probing.index[id(probing.read_call(i).layer)] for i in range(len(probing.calls))]
-    with _jittered(model):
+    read_with = {}  # call index -> the convolution it is read with (a ConvBlock by its own name)
+    for i, call in enumerate(probing.calls):
+        if isinstance(call.layer, (*CONV_TYPES, ConvBlock)):
+            block = next((parent for parent in _parents(call.path) if isinstance(probing.paths.get(parent), ConvBlock)),
+                         call.path)
+            read_with.update({j: block for j in probing.read_chain(i)[1:]})
+    with _structural_weights(model):
         windows = probing.windows(sorted(set(reads)))
         mixed = probing.mixed_before(sorted(set(reads)))
+        fixed = {r: windows[r][1] for r in sorted(set(reads)) if isinstance(windows[r][0], Window) and r not in mixed}
+        seen = probing.bases_seen(fixed) if fixed else {}
+        notes = probing.shared_notes(list(fixed))
     reports = []
-    for call, r in zip(probing.calls, reads):
+    for i, (call, r) in enumerate(zip(probing.calls, reads)):
         (window, axis), reason = windows[r], mixed.get(r)
         if isinstance(window, str):
             window, reason = None, window if axis == 0 else reason or window
+        if reason:
+            reason = f"outputs {reason}"
+        elif i in read_with:
+            reason = f"read as part of {read_with[i]!r} (no filters of its own)"
+        elif not _has_filters(call.layer):
+            reason = "no filters of its own"
+        elif seen[r] < 4:
+            reason = f"outputs {_bases_reason(seen[r])}"
         shape = _shape(call.output)
         shape = (None, *shape[1:]) if shape is not None else ()
-        reports.append(LayerReport(call.path, type(call.layer).__name__, shape, window, not reason, reason or ""))
+        reports.append(LayerReport(call.path, type(call.layer).__name__, shape, window, not reason, reason or "",
+                                   notes.get(r, "") if window is not None else ""))
     return ModelReport(model.name, probing.inputs.length, reports)
 
 

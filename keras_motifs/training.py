@@ -22,7 +22,7 @@ from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data import Dataset
 from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import atomic_directory, atomic_file, write_json
+from keras_motifs.fileio import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
 from keras_motifs.jaspar import DEFAULT_RELEASE
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
 from keras_motifs.runfolder import RunFolder
@@ -346,7 +346,8 @@ def train_run(
         fit_seconds = time.monotonic() - start
         metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
         folder = RunFolder(tmp)
-        model.save(folder.model)
+        with scratch_directory(folder.model) as scratch, temporaries_in(scratch):  # Keras' assets folder
+            model.save(folder.model)
         epoch_logs: dict[int, dict[str, float]] = {}
         for callback in callbacks:  # values logged on some epochs only (MotifMatchCallback every > 1)
             for epoch, values in getattr(callback, "epoch_logs", {}).items():

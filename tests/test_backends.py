@@ -1,4 +1,5 @@
-"""Backend neutrality: no TensorFlow in the package; models, training, the callback and importance run on other backends."""
+"""Backend neutrality: no TensorFlow in the package; models, training, the callback, extraction, importance and
+describe run on JAX and PyTorch too (CI installs both)."""
 
 import importlib.util
 import os
@@ -26,6 +27,9 @@ assert extract_filters(build_model("cnn-1"), data.x["test"], layer="conv2").wind
 from keras_motifs.importance import filter_importance
 table = filter_importance(history.model, data.x["test"], data.y["test"], class_names=data.class_names)
 assert len(table) == 30 and np.isfinite(table["importance"]).all()
+from keras_motifs.probe import describe_model
+rows = {{row.path: row for row in describe_model(build_model("cnn-1")).layers}}
+assert rows["conv2"].readable and rows["conv2"].window.width == 23 and not rows["conv2/conv2_pool"].readable
 """
 
 

@@ -92,7 +92,7 @@ def test_describe_a_saved_model_measures_each_layer(tmp_path, capsys):
     status, out, err = run(["describe", "--model", tmp_path / "m.keras"], capsys)
     assert status == 0, err
     rows = {line.split()[0]: line.split(None, 4)[2:] for line in out.splitlines()[2:]}
-    assert rows["scan"] == ["9", "1", "yes"] and rows["crop"] == ["9", "1", "yes"]
+    assert rows["scan"] == ["9", "1", "yes"] and rows["crop"] == ["9", "1", "no: no filters of its own"]
     assert rows["dilated"] == ["17", "1", "yes"]  # 9 + (5 - 1) x 2
     assert rows["pool"][:2] == ["26", "10"]  # 17 + 10 - 1
     assert rows["pool"][2].startswith("no: outputs come after pooling in 'pool' (their positions are uncertain")

@@ -64,10 +64,15 @@ def test_second_run_redoes_only_the_missing_step(tiny_run):
     assert "train cnn-1 trial 0: already done" in log.getvalue()
 
 
-def test_resuming_with_other_settings_is_refused(tiny_run):
+def test_resuming_with_other_settings_is_refused_leaving_the_folder_as_it_was(tiny_run):
     out, _, _ = tiny_run
+    lock = out / ".keras-motifs.lock"
+    lock.write_text("keras-motifs run, process 1")  # as an earlier process left it
+    before = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
     with pytest.raises(KerasMotifsError, match=r"holds a run with other settings \(epochs was 1, now 2\)"):
         run_experiment(resolve_sweep("quick", **{**TINY, "epochs": 2}), out)
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")} == before
+    assert lock.read_text() == "keras-motifs run, process 1"
 
 
 def test_a_second_run_in_a_folder_being_written_is_refused_and_touches_nothing(tiny_run):

@@ -174,3 +174,32 @@ def test_zero_ablation_equals_zeroing_the_filter_when_later_layers_read_the_inpu
         expected = loss(model.predict(x, verbose=0)) - baseline
         np.testing.assert_allclose(table.loc[k, ["class0", "class1", "class2"]].astype(float), expected, atol=1e-5)
     model.get_layer("scan").set_weights([kernel, bias])
+
+
+def test_a_layer_shared_across_strands_is_ablated_on_both(small_dataset):
+    """Zero ablation of filter f of a convolution run on both strands = the model with filter f's weights zero."""
+
+    class BothStrands(keras.Model):
+        def __init__(self):
+            super().__init__(name="both_strands")
+            self.scan = keras.layers.Conv1D(4, 9, name="scan")
+            self.out = keras.layers.Dense(3, activation="sigmoid", name="out")
+
+        def call(self, x):
+            forward = keras.ops.max(self.scan(x), axis=1)
+            reverse = keras.ops.max(self.scan(keras.ops.flip(x, axis=(1, 2))), axis=1)
+            return self.out(keras.ops.concatenate([forward, reverse], axis=-1))
+
+    x, y = small_dataset.x["test"][:40].astype(np.float32), small_dataset.y["test"][:40, :3]
+    model = BothStrands()
+    model(x[:2])
+    table = filter_importance(model, x, y, ablation="zero", batch_size=16)
+    kernel, bias = model.scan.get_weights()
+    for f in range(4):
+        model.scan.set_weights([np.where(np.arange(4) == f, 0, kernel), np.where(np.arange(4) == f, 0, bias)])
+        p = np.clip(model.predict(x, verbose=0), 1e-7, 1 - 1e-7)
+        model.scan.set_weights([kernel, bias])
+        loss = -(y * np.log(p) + (1 - y) * np.log1p(-p)).mean(axis=0)
+        base = np.clip(model.predict(x, verbose=0), 1e-7, 1 - 1e-7)
+        expected = loss - (-(y * np.log(base) + (1 - y) * np.log1p(-base)).mean(axis=0))
+        np.testing.assert_allclose(table.loc[f, ["class0", "class1", "class2"]].to_numpy(float), expected, atol=1e-5)

@@ -8,13 +8,14 @@ of a width-12 kernel puts 5 positions left of the centre and 6 right.
 """
 
 import re
+import warnings
 
 import keras
 import numpy as np
 import pytest
 
 from keras_motifs.callbacks import MotifMatchCallback
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.filters import extract_filters
 from keras_motifs.jaspar import get_motif
 from keras_motifs.layers import ConvBlock
@@ -283,3 +284,145 @@ def test_a_model_of_any_length_is_described_at_the_length_asked():
         describe_model(model)
     row = next(r for r in describe_model(model, length=60).layers if r.path == "scan")
     assert row.readable and row.window == Window(7, 1, -3)
+
+
+def basenji_like(gamma="zeros"):
+    """A stem, then dilated residual blocks whose last batch-norm starts at gamma 0 (Basenji's initialisation)."""
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.Conv1D(8, 5, padding="same", name="stem")(inputs)
+    for i, dilation in enumerate([1, 2, 4, 8], start=1):
+        branch = layers.Conv1D(8, 3, padding="same", dilation_rate=dilation, name=f"dil{i}")(layers.ReLU()(x))
+        branch = layers.Conv1D(8, 1, name=f"mix{i}")(layers.ReLU()(layers.BatchNormalization()(branch)))
+        x = layers.Add(name=f"add{i}")([x, layers.BatchNormalization(gamma_initializer=gamma, name=f"bn{i}")(branch)])
+    x = layers.Conv1D(8, 3, padding="same", name="final_conv")(x)
+    return keras.Model(inputs, head(x), name="basenji_like")
+
+
+def zero_pass_through():
+    """A conv whose output is added to a pass-through conv whose kernel is all zeros."""
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.Conv1D(8, 5, padding="same", name="scan")(inputs)
+    x = layers.Add()([x, layers.Conv1D(8, 9, padding="same", kernel_initializer="zeros", name="zero")(x)])
+    x = layers.Conv1D(8, 3, padding="same", name="after")(x)
+    return keras.Model(inputs, head(x), name="zero_pass_through")
+
+
+#: model, layer, its window: the stem's 5, plus 2 x each dilation, plus the last conv's 2.
+ZERO_INITIALISED = [(basenji_like, "final_conv", Window(5 + 2 * 15 + 2, 1, -18)),
+                    (basenji_like, "add2", Window(5 + 2 * 3, 1, -5)),
+                    (zero_pass_through, "after", Window(5 + 8 + 2, 1, -7))]
+
+
+@pytest.mark.parametrize("builder, layer, window", ZERO_INITIALISED)
+def test_zero_initialised_branches_do_not_hide_paths(builder, layer, window, sequences):
+    model = builder()
+    assert extract_filters(model, sequences[:20], layer=layer).window == window.width
+    row = next(r for r in describe_model(model).layers if r.path == layer)
+    assert row.window == window
+
+
+def test_the_callback_measures_the_whole_window_before_the_first_epoch(sequences):
+    model = basenji_like()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    callback = MotifMatchCallback(sequences[:32], layer="final_conv")
+    callback.set_model(model)
+    callback.on_train_begin()
+    assert callback._probe.window == ZERO_INITIALISED[0][2]
+
+
+def depthwise_stem():
+    """A depthwise convolution of the sequence (each filter sees one base), then a pointwise one that mixes them."""
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.DepthwiseConv1D(K, padding="same", depth_multiplier=2, name="dw")(inputs)
+    x = layers.ReLU(name="relu")(layers.Conv1D(8, 1, name="pw")(x))
+    return keras.Model(inputs, head(x), name="depthwise_stem")
+
+
+def test_a_depthwise_stem_is_no_motif_layer(sequences):
+    model = depthwise_stem()
+    result = extract_filters(model, sequences[:50])
+    assert result.layer == "pw" and result.window == K
+    with pytest.raises(KerasMotifsError, match="outputs of 'dw' each depend on 1 of the four bases .* not on a combination of "
+                                               "them as a motif does, so .*; read 'pw' \\(the first layer after it "
+                                               "whose filters combine them\\)"):
+        extract_filters(model, sequences[:50], layer="dw")
+    rows = {r.path: r for r in describe_model(model).layers}
+    assert not rows["dw"].readable and "each depend on 1 of the four bases" in rows["dw"].reason
+    assert rows["pw"].readable and rows["pw"].window == Window(K, 1, -5)
+    callback = MotifMatchCallback(sequences[:32])
+    callback.set_model(model)
+    callback.on_train_begin()
+    assert callback._probe.path == "pw"
+
+
+def strand_merging():
+    """One convolution run on both strands, the larger response kept, and a convolution after it."""
+    inputs = keras.Input((L, 4), name="dna")
+    scan = layers.Conv1D(8, K, padding="same", name="scan")
+    reverse = keras.ops.flip(scan(keras.ops.flip(inputs, axis=(1, 2))), axis=1)
+    x = layers.Maximum(name="both")([scan(inputs), reverse])
+    x = layers.Conv1D(8, 3, padding="same", name="conv2")(x)
+    return keras.Model(inputs, head(x), name="strand_merging")
+
+
+def test_layers_that_merge_both_strands_say_so(sequences):
+    model = strand_merging()
+    with pytest.warns(KerasMotifsWarning, match="'both' combines the 2 calls of 'scan', a layer run 2 times per "
+                                                "pass .* may mix a motif with its reverse complement"):
+        merged = extract_filters(model, sequences[:50], layer="both")
+    assert "reverse complement" in merged.note
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KerasMotifsWarning)  # its first call, one strand: nothing to say
+        assert extract_filters(model, sequences[:50], layer="scan").note == ""
+    rows = {r.path: r for r in describe_model(model).layers}
+    assert rows["scan"].readable and not rows["scan"].note
+    assert rows["both"].reason == "no filters of its own" and "combines the 2 calls of 'scan'" in rows["both"].note
+    assert rows["conv2"].readable and "combines the 2 calls of 'scan'" in rows["conv2"].note
+    assert "yes; note: combines the 2 calls of 'scan'" in describe_model(model).summary()
+
+
+def test_describe_names_what_each_layer_is():
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.ZeroPadding1D(2, name="pad")(inputs)
+    x = layers.Conv1D(8, K, name="scan")(x)
+    x = layers.Activation("relu", name="act")(x)
+    x = layers.Permute((2, 1), name="permute")(x)
+    model = keras.Model(inputs, x, name="wording")
+    rows = {r.path: r for r in describe_model(model).layers}
+    assert rows["pad"].reason == "no filters of its own" and not rows["pad"].readable
+    assert rows["act"].reason == "read as part of 'scan' (no filters of its own)" and not rows["act"].readable
+    assert rows["permute"].reason == "no filters of its own"
+    assert rows["scan"].readable and rows["scan"].window == Window(K, 1, -2)
+    rows = {r.path: r for r in describe_model(ZOO["conv_block"][0]()).layers}
+    assert rows["block1"].readable and rows["block1/block1_conv"].readable
+    for part in ("block1/block1_bn", "block1/block1_activation"):
+        assert rows[part].reason == "read as part of 'block1' (no filters of its own)"
+
+
+def test_describe_blames_the_nearest_layer_that_mixes_positions():
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.MaxPooling1D(4, name="pool")(layers.Conv1D(8, K, padding="same", name="scan")(inputs))
+    x = layers.Dropout(0.2, name="dropout")(layers.LSTM(4, return_sequences=True, name="lstm")(x))
+    rows = {r.path: r for r in describe_model(keras.Model(inputs, x, name="recurrent")).layers}
+    assert "through 'lstm', a recurrent layer" in rows["dropout"].reason
+    assert "after pooling in 'pool'" in rows["lstm"].reason or "'lstm'" in rows["lstm"].reason
+
+
+def test_a_field_wider_than_the_sequence_is_not_called_the_whole_sequence():
+    inputs = keras.Input((L, 4), name="dna")
+    x = layers.Conv1D(8, 61, padding="same", name="wide1")(inputs)
+    x = layers.Conv1D(8, 61, padding="same", name="wide2")(x)
+    row = next(r for r in describe_model(keras.Model(inputs, x, name="wide")).layers if r.path == "wide2")
+    assert not row.readable and "whole sequence" not in row.reason
+    assert "at least as wide as the sequence (100 nt; position 0 depends on 61 of them)" in row.reason
+
+
+def test_a_channels_first_model_takes_the_dataset_layout(sequences):
+    model = built("channels_first", sequences.transpose(0, 2, 1))
+    as_stored = extract_filters(model, sequences[:60], layer="scan")
+    np.testing.assert_allclose(as_stored.ppms[0], extract_filters(model, sequences[:60].transpose(0, 2, 1),
+                                                                  layer="scan").ppms[0])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    callback = MotifMatchCallback(sequences[:64], layer="scan")  # (n, L, 4), as a dataset holds them
+    model.fit(sequences[:64].transpose(0, 2, 1), np.zeros((64, 3)), epochs=1, callbacks=[callback], verbose=0)
+    assert callback._probe.window == Window(K, 1, -5) and callback.final_score["num_filters"] == 8

@@ -75,3 +75,26 @@ def test_protocol_callbacks_and_their_settings():
         protocol_callbacks(lr_patience=-1)
 
 
+
+
+def test_a_full_disk_while_saving_leaves_nothing_anywhere(tmp_path, capsys, monkeypatch, small_dataset_file):
+    """Keras' assets folder, made in TMPDIR while the model is saved, goes with the refused command."""
+    import errno
+    import tempfile
+
+    from keras.src.saving import saving_lib
+
+    from keras_motifs.cli import main
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(saving_lib, "_write_to_zip_recursively", full_disk)  # writing the assets into model.keras
+    scratch = tmp_path / "TMPDIR"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    out = tmp_path / "run"
+    status = main(["train", "--data", str(small_dataset_file), "--arch", "cnn-25", "--out", str(out), "--epochs", "1",
+                   "--no-motif-callback"])
+    assert status == 2 and capsys.readouterr().err == f"keras-motifs: error: {out}: no space left on device\n"
+    assert list(scratch.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["TMPDIR"]
