@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -115,3 +116,23 @@ def test_no_writable_temporary_folder_is_a_clear_error(environment, tmp_path, mo
 
     with pytest.raises(RuntimeError, match=r"NUMBA_CACHE_DIR=.*a-file/cache is not writable.*TMPDIR"):
         ensure_writable_cache()
+
+
+def test_tomtom_prepares_the_cache_before_memelite_is_imported():
+    # In a fresh interpreter: memelite's import is what fails in a read-only image, so the
+    # cache must be made writable before it.
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import keras_motifs.tomtom as tomtom_module\n"
+        "from keras_motifs.motifs import Motif\n"
+        "def prepared():\n"
+        "    sys.exit(42 if 'memelite' not in sys.modules else 1)\n"
+        "tomtom_module.ensure_writable_cache = prepared\n"
+        "motif = Motif(id='m', ppm=np.full((6, 4), 0.25))\n"
+        "tomtom_module.tomtom([motif], [motif], engine='memelite')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 42, proc.stderr[-2000:]
