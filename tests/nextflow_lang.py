@@ -13,8 +13,10 @@ process never hosts a JVM next to TensorFlow; the child prints one JSON document
                          "processes": [...], "workflows": [...], "includes": [...]}}}
 
 where each process is ``{"name", "script", "stub", "inputs", "input_text", "outputs", "when",
-"line"}`` (the source text of its ``script:`` and ``stub:`` bodies, of its ``input:``,
-``output:`` and ``when:`` sections, and its number of inputs), each workflow is
+"line", "directives"}`` (the source text of its ``script:`` and ``stub:`` bodies, of its ``input:``,
+``output:`` and ``when:`` sections, its number of inputs, and its directives in order as
+``{"name", "source"}``: the directive's name and the exact source text of its argument, e.g.
+``{"name": "label", "source": "'process_gpu'"}``), each workflow is
 ``{"name", "takes"}`` (the entry workflow's name is "") and each include is
 ``{"source", "names": [[name, alias], ...]}``.
 """
@@ -81,6 +83,28 @@ def _source(lines: list[str], node) -> str:
     return "".join(lines[node.getLineNumber() - 1:node.getLastLineNumber()])
 
 
+def _exact_source(lines: list[str], node) -> str:
+    """Source text of an AST node from its first column to its last (lines and columns are 1-based)."""
+    first, last = node.getLineNumber(), node.getLastLineNumber()
+    if first < 1:
+        return ""
+    start, end = node.getColumnNumber() - 1, node.getLastColumnNumber() - 1
+    if first == last:
+        return lines[first - 1][start:end]
+    return lines[first - 1][start:] + "".join(lines[first:last - 1]) + lines[last - 1][:end]
+
+
+def _directives(lines: list[str], block) -> list[dict]:
+    """``{"name", "source"}`` of each directive of a process's directives block, in order."""
+    found = []
+    for statement in block.getStatements() if hasattr(block, "getStatements") else []:
+        call = statement.getExpression()
+        arguments = list(call.getArguments().getExpressions())
+        source = ", ".join(_exact_source(lines, argument) for argument in arguments)
+        found.append({"name": str(call.getMethodAsString()), "source": source})
+    return found
+
+
 def _main(root: Path, jar: Path) -> None:
     import jpype
 
@@ -141,6 +165,7 @@ def _main(root: Path, jar: Path) -> None:
                     "inputs": len(inputs),
                     "input_text": _source(lines, proc.inputs),
                     "when": _source(lines, proc.when),
+                    "directives": _directives(lines, proc.directives),
                 })
             for flow in node.getWorkflows():
                 # A named workflow is a method whose parameters are its `take:` inputs.
