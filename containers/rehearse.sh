@@ -67,13 +67,20 @@ printf 'build %s: ok in %d s, %.2f GB\n' "${image}" $((SECONDS - started)) \
     "$(echo "${size}" | awk '{print $1 / 1e9}')"
 
 # --- the profiles' runOptions, as Nextflow's config evaluates them (tests/nextflow_config.py) ---
-run_options() {  # PROFILE: the container engine's runOptions under -profile test,PROFILE
+# Two lines: the engine's runOptions under -profile test,PROFILE, and its envWhitelist as
+# podman flags (Nextflow passes each of those variables that is set where the task starts).
+engine_settings() {  # PROFILE
     python3 - "$1" <<'PY'
+import shlex
 import sys
 sys.path.insert(0, "tests")
 from nextflow_config import process_labels, task_settings
 settings = task_settings(["test", sys.argv[1]], "TRAIN", process_labels("TRAIN"))
+whitelist = settings["engineOptions"].get("envWhitelist") or []
+if isinstance(whitelist, str):
+    whitelist = [name.strip() for name in whitelist.split(",") if name.strip()]
 print(settings["runOptions"] or "")
+print(" ".join(f"--env {shlex.quote(name)}" for name in whitelist))
 PY
 }
 
@@ -110,22 +117,27 @@ PY
 
 # --- the rehearsal, once per case ------------------------------------------------------------------
 launcher() {  # CASE: the template tests/rehearsal.py runs each task with
-    local options flags host_tmp
+    local settings options passed flags host_tmp
     case "$1" in
         docker)
             # As Nextflow's .command.run: the runOptions pasted in, expanded by the shell.
-            options=$(run_options docker)
-            echo "${podman[*]} run --rm --network host -v {root}:{root} -w {workdir} ${options} ${image} {command}"
+            settings=$(engine_settings docker) || return 1
+            options=$(sed -n 1p <<< "${settings}")
+            passed=$(sed -n 2p <<< "${settings}")
+            echo "${podman[*]} run --rm --network host ${passed} -v {root}:{root} -w {workdir}" \
+                "${options} ${image} {command}"
             ;;
         apptainer)
             host_tmp=${scratch}/apptainer-tmp
             mkdir -p -m 1777 "${host_tmp}"
-            options=$(run_options apptainer)
+            settings=$(engine_settings apptainer) || return 1
+            options=$(sed -n 1p <<< "${settings}")
+            passed=$(sed -n 2p <<< "${settings}")
             mapfile -d '' -t flags < <(apptainer_as_podman "${options}" "${host_tmp}")
             [[ ${#flags[@]} -gt 0 ]] || return 1
             # The user who runs Nextflow owns the work dir; here the rehearsal writes it as root,
             # so each task's folder is handed to that user before the task runs.
-            echo "chown ${apptainer_user} {workdir} && ${podman[*]} run --rm --network host" \
+            echo "chown ${apptainer_user} {workdir} && ${podman[*]} run --rm --network host ${passed}" \
                 "--user ${apptainer_user} --env HOME=/home/nextflow-user -v {root}:{root} -w {workdir}" \
                 "$(printf '%q ' "${flags[@]}")${image} {command}"
             ;;
