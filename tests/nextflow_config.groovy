@@ -30,7 +30,8 @@
  *    at the end the CLI params are merged over `params` (ConfigBuilder: mergeMaps).
  *  - process settings (ProcessConfigBuilder.applyConfig): the process's own directives, then
  *    every matching `withLabel:` (any of the process's labels fully matches the regex, `!`
- *    negates), then every matching `withName:` (the regex fully matches the name), each
+ *    negates), then every matching `withName:` (the regex fully matches the process's simple
+ *    name; Nextflow also tries the fully qualified name, e.g. KERAS_MOTIFS:TRAIN: not modelled), each
  *    overriding what came before, in the order the selectors appear in the merged config;
  *    then the generic `process.*` settings only where nothing set that directive (or it holds
  *    ProcessConfig.DEFAULT_CONFIG's value). `ext` entries merge key by key the same way.
@@ -63,7 +64,6 @@ import org.codehaus.groovy.control.CompilationUnit
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.Phases
 import org.codehaus.groovy.control.SourceUnit
-import org.codehaus.groovy.control.customizers.ImportCustomizer
 
 // ---------------------------------------------------------------- units
 
@@ -74,6 +74,10 @@ class Memory implements Comparable<Memory> {
 
     Memory(Number bytes) { this.bytes = bytes as long }
 
+    long toBytes() { bytes }
+    long toKilo() { bytes >> 10 }
+    long toMega() { bytes >> 20 }
+    long toGiga() { bytes >> 30 }
     Memory multiply(Number factor) { new Memory((bytes * factor) as long) }
     Memory div(Number factor) { new Memory((bytes / factor) as long) }
     Memory plus(Memory other) { new Memory(bytes + other.bytes) }
@@ -96,6 +100,11 @@ class Time implements Comparable<Time> {
 
     Time(Number millis) { this.millis = millis as long }
 
+    long toMillis() { millis }
+    long toSeconds() { millis.intdiv(1000) }
+    long toMinutes() { millis.intdiv(60_000) }
+    long toHours() { millis.intdiv(3_600_000) }
+    long toDays() { millis.intdiv(86_400_000) }
     Time multiply(Number factor) { new Time((millis * factor) as long) }
     Time plus(Time other) { new Time(millis + other.millis) }
     int compareTo(Time other) { millis <=> other.millis }
@@ -214,7 +223,7 @@ class BlockDsl {
     }
 
     void run(Closure body) {
-        def dsl = scope == ['profiles'] ? new ProfilesDsl(context, root, scope) : this
+        def dsl = scope == ['profiles'] ? new ProfilesDsl(context, root) : this
         Closure copy = (Closure) body.clone()
         copy.resolveStrategy = Closure.DELEGATE_FIRST
         copy.delegate = dsl
@@ -248,7 +257,7 @@ class BlockDsl {
 class ProfilesDsl extends BlockDsl {
     Map<String, Closure> blocks = [:]
 
-    ProfilesDsl(ParseContext context, Map root, List<String> scope) { super(context, root, []) }
+    ProfilesDsl(ParseContext context, Map root) { super(context, root, []) }
 
     void assign(List<String> names, Object value) {
         throw new IllegalArgumentException("Only profile blocks are allowed in the `profiles` scope")
@@ -308,9 +317,7 @@ class ConfigEvaluator {
     }
 
     static Class compile0(File file) {
-        def imports = new ImportCustomizer()
         def config = new CompilerConfiguration()
-        config.addCompilationCustomizers(imports)
         config.scriptBaseClass = NfConfigScript.name
         config.pluginFactory = new ConfigParserPluginFactory()
         def unit = new CompilationUnit(config, null, loader)
@@ -345,6 +352,8 @@ class ConfigEvaluator {
 /** What a process's task sees as `task`: its resolved directives, attempt and name. */
 class TaskView {
     TaskResolver resolver
+
+    // `task.process` is the name queried (Nextflow's is fully qualified, e.g. KERAS_MOTIFS:TRAIN)
     def getProperty(String name) {
         switch( name ) {
             case 'attempt': return resolver.attempt
@@ -424,7 +433,24 @@ class Query {
         return text
     }
 
+    static Map<String, Map> configs = [:]
+    static Map<String, Closure> directives = [:]
+
+    /** The merged config of a query, evaluated once per JVM for each (root, syntax, params, profiles, -c files). */
     static Map config(Map query) {
+        String key = JsonOutput.toJson([query.root, query.syntax, query.params, query.profiles, query.configs])
+        if( !configs.containsKey(key) ) configs[key] = config0(query)
+        return configs[key]
+    }
+
+    /** A module's directive argument as a closure, compiled once per source text. */
+    static Closure compileDirective(String source) {
+        if( !directives.containsKey(source) )
+            directives[source] = (Closure) new GroovyShell(ConfigEvaluator.loader).evaluate("return { -> ${source} }")
+        return directives[source]
+    }
+
+    static Map config0(Map query) {
         File root = new File(query.root as String)
         String syntax = query.syntax ?: 'v2'
         if( !(syntax in ['v1', 'v2']) ) throw new IllegalArgumentException("syntax must be v1 or v2, not $syntax")
@@ -488,10 +514,9 @@ class Query {
                             projectDir: root.toPath(), task: new TaskView(resolver: resolver)]
 
         // the process's own directives (its module), label excepted: the labels are given
-        def shell = new GroovyShell(ConfigEvaluator.loader)
         for( Map directive : (query.directives ?: []) as List<Map> ) {
             if( directive.name in ['label', 'tag'] ) continue
-            resolver.settings[directive.name] = shell.evaluate("return { -> ${directive.source} }")
+            resolver.settings[directive.name] = compileDirective(directive.source as String)
         }
         Closure apply = { Map settings ->
             settings.each { key, value ->
@@ -532,12 +557,17 @@ class Query {
         out.container = pullName(image, engine ?: (out.executor in ['awsbatch', 'google-batch'] ? 'docker' : null),
                                  engineConfig, root)
         out.engine = engine
-        out.runOptions = engine ? engineConfig.runOptions : null
+        // the Batch executors run the container themselves and apply only containerOptions
+        // (nf-amazon AwsBatchTaskHandler, nf-google GoogleBatchTaskHandler)
+        boolean batch = out.executor in ['awsbatch', 'google-batch']
+        out.runOptions = engine && !batch ? engineConfig.runOptions : null
         out.engineOptions = engine ? engineConfig.findAll { k, v -> k != 'enabled' } : [:]
         out.env = (config.env ?: [:])
         out.executor = out.executor ?: 'local'
         out.executorScope = config.executor ?: [:]
         out.params = params
+        out.plugins = ((config.plugins ?: [:]) as Map).keySet() as List
+        out.reports = ['timeline', 'report', 'trace', 'dag'].collectEntries { [it, (config[it] as Map)?.file] }
         for( String scope : ['aws', 'google'] ) out[scope] = config[scope] ?: [:]
         out.engines = ENGINES.collectEntries { [it, config[it] ?: [:]] }
         return out

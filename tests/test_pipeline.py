@@ -4,20 +4,24 @@ Nextflow does not run here, so nothing is executed: the pipeline is parsed with 
 own language-server parser, its modules are checked against nf-core's layout (meta.yml
 against each process's declarations, nf-test stub tests, conf/modules.config), its command
 lines against the keras-motifs CLI, its published layout against keras_motifs.runfolder and
-its schema against its params. The container recipes: tests/test_containers.py. Running it
-for real is `nextflow run . -profile test,docker` (docs/pipeline.md).
+its schema against its params (the params as tests/nextflow_config.py evaluates the config).
+What each profile and label gives a task: tests/test_profiles.py. The container recipes:
+tests/test_containers.py. Running it for real is `nextflow run . -profile test,docker`
+(docs/pipeline.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from nextflow_config import task_settings_many
 from nextflow_lang import find_jar, java_available, parse_project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,45 +71,33 @@ def _block(text: str, opener: str) -> str:
     raise AssertionError(f"unbalanced braces after '{opener}'")
 
 
-def _groovy_value(text: str):
-    """A Groovy literal as Python: quoted string, number, boolean or null."""
-    text = text.strip()
-    if text == "null":
-        return None
-    if text in ("true", "false"):
-        return text == "true"
-    if text[:1] in "'\"" and text[-1:] == text[:1]:
-        return text[1:-1]
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return float(text)
-
-
-def _assignments(block: str) -> dict:
-    """``name = literal`` lines of a params block (comments skipped)."""
-    out = {}
-    for line in block.splitlines():
-        line = line.split("//")[0].strip()
-        match = re.fullmatch(r"(\w+)\s*=\s*(.+)", line)
-        if match:
-            out[match.group(1)] = _groovy_value(match.group(2))
-    return out
+@functools.lru_cache(maxsize=None)
+def _evaluated_config() -> tuple[dict, dict]:
+    """A task's settings with no profile and with ``test``, as Nextflow evaluates the config."""
+    if not java_available() or find_jar() is None:
+        pytest.skip("java or language-server-all.jar not found (see the parsed fixture)")
+    pytest.importorskip("jpype", reason="jpype1 not installed: pip install jpype1")
+    default, test = task_settings_many([{"profiles": profiles, "process": "SIMULATE", "labels": []}
+                                        for profiles in ([], ["test"])])
+    return default, test
 
 
 def config_params() -> dict:
-    return _assignments(_block(CONFIG.read_text(), r"(?m)^params"))
+    """The params nextflow.config declares, with their defaults."""
+    return dict(_evaluated_config()[0]["params"])
 
 
 def test_profile_params() -> dict:
-    profiles = _block(CONFIG.read_text(), r"\nprofiles")
-    return _assignments(_block(_block(profiles, r"\n\s*test"), r"params"))
+    """The params the ``test`` profile changes."""
+    default, test = config_params(), _evaluated_config()[1]["params"]
+    return {name: value for name, value in test.items() if name not in default or default[name] != value}
 
 
 test_profile_params.__test__ = False  # a helper, not a test
 
 
 def plugins_declared() -> list[str]:
-    return re.findall(r"id\s+'([\w-]+)@[\w.]+'", _block(CONFIG.read_text(), r"\nplugins"))
+    return [plugin.split("@")[0] for plugin in _evaluated_config()[0]["plugins"]]
 
 
 def module_mains() -> list[Path]:
@@ -465,25 +457,6 @@ def test_params_are_validated_before_any_task():
     assert first == "validateParameters()"
     assert "nf-schema" in plugins_declared()
     assert re.search(r"failUnrecognisedParams\s*=\s*true", CONFIG.read_text())
-
-
-# ------------------------------------------------------------------ profiles and labels
-
-
-def test_profiles_and_labels():
-    text = CONFIG.read_text()
-    profiles = _block(text, r"\nprofiles")
-    for name in ["standard", "docker", "singularity", "apptainer", "slurm", "gpu", "awsbatch", "google", "test"]:
-        assert re.search(r"\n\s*" + name + r"\s*\{", profiles), name
-    assert "--gres=gpu:1" in _block(profiles, r"\n\s*slurm")
-    assert re.search(r"accelerator\s*=\s*1", _block(profiles, r"\n\s*gpu"))
-    assert "--gpus all" in _block(profiles, r"\n\s*gpu") and "--nv" in _block(profiles, r"\n\s*gpu")
-    assert "resourceLimits" in text
-    base = (ROOT / "conf" / "base.config").read_text()
-    for label in ["process_single", "process_low", "process_medium", "process_high", "process_gpu"]:
-        assert f"withLabel: {label}" in base
-    assert "(130..145) + 104 + 175" in base and "task.attempt" in base
-    assert "label 'process_gpu'" in (MODULES / "train" / "main.nf").read_text()
 
 
 #: A run's folder as the modules write it: keras_motifs.runfolder.run_path of the task's meta.
