@@ -253,6 +253,7 @@ def test_apptainer_definition_is_the_dockerfile_recipe():
     ("PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR", "PIP_NO_CACHE_DIR"),  # the build's environment
     ("--only-binary=:all: -r", "-r"),  # a pip command
     ("    pip check\n", ""),  # a step left out
+    ("size=8)", "size=10)"),  # the warm-up (other kernels would be cached)
     ("engine='memelite'))\"\n", "engine='memelite'))\"\n    rm -rf /opt/numba-cache\n"),  # a step added
     ("keras_motifs /opt/keras-motifs/keras_motifs", "keras_motifs /opt/keras_motifs"),  # a file's place
     ("@sha256:", ":latest@sha256:"),  # the base
