@@ -33,6 +33,7 @@ cases=${REHEARSE_CASES:-docker apptainer}
 apptainer_user=12345:12345  # any user that is not root, as on a cluster
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/keras-motifs-rehearse.XXXXXX")
+# shellcheck disable=SC2329  # called by the EXIT trap
 cleanup() {
     if [[ "${REHEARSE_KEEP:-0}" == 1 ]]; then
         echo "work folders kept in ${scratch}"
@@ -129,7 +130,8 @@ launcher() {  # CASE: the template tests/rehearsal.py runs each task with
             ;;
         apptainer)
             host_tmp=${scratch}/apptainer-tmp
-            mkdir -p -m 1777 "${host_tmp}"
+            mkdir -p "${host_tmp}"
+            chmod 1777 "${host_tmp}"
             settings=$(engine_settings apptainer) || return 1
             options=$(sed -n 1p <<< "${settings}")
             passed=$(sed -n 2p <<< "${settings}")

