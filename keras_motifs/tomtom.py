@@ -12,7 +12,8 @@ columns of Tomtom's tsv (:data:`TOMTOM_COLUMNS`), whichever engine computed it.
 
 memelite compiles its kernels the first time they run in a fresh install (about
 100 s) and caches them on disk; the first call in a process logs a line on the
-``keras_motifs`` logger when that cache is cold.
+``keras_motifs`` logger when that cache is cold. A read-only cache (an image run
+read-only) is used through a writable copy (:mod:`keras_motifs.numba_cache`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from keras_motifs.errors import KerasMotifsError
 from keras_motifs.fileio import atomic_file
 from keras_motifs.jaspar import load_jaspar
 from keras_motifs.motifs import Motif, consensus, read_meme, reverse_complement, write_meme
+from keras_motifs.numba_cache import ensure_writable_cache
 
 logger = logging.getLogger("keras_motifs")
 
@@ -229,6 +231,7 @@ def _bh_qvalues(p: np.ndarray) -> np.ndarray:
 
 def _tomtom_memelite(queries: list[Motif], targets: list[Motif], thresh: float, evalue: bool) -> pd.DataFrame:
     """Run memelite on both strands of the targets and build Tomtom's table."""
+    ensure_writable_cache()  # before memelite's import compiles with cache=True
     from memelite import __version__ as memelite_version
     from memelite import tomtom as memelite_tomtom
 
