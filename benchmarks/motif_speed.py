@@ -28,11 +28,13 @@ import keras
 from _timing import EpochTimer
 
 from keras_motifs.callbacks import MotifMatchCallback
-from keras_motifs.data import simulate
+from keras_motifs.data.synthetic import simulate
 from keras_motifs.filters import extract_filters
 from keras_motifs.models import build_model
-from keras_motifs.probe import SequenceInputs, probe_layer, random_sequences
-from keras_motifs.tomtom import load_database, tomtom
+from keras_motifs.motifs.jaspar import load_database
+from keras_motifs.motifs.tomtom import tomtom
+from keras_motifs.probe.inputs import SequenceInputs, random_sequences
+from keras_motifs.probe.layer import probe_layer
 from keras_motifs.training import compile_model, fit
 
 
@@ -122,7 +124,8 @@ def main() -> None:
     for name, network, length, layer in (("cnn-25 conv1", model, 200, None),
                                          ("the 20-layer dilated model's conv20", dilated_model(), 1000, "conv20")):
         sequences = random_sequences(8, length)
-        seconds = best_of(args.repeats, lambda: probe_layer(network, layer, SequenceInputs(network, sequences)))
+        seconds = best_of(args.repeats, lambda network=network, layer=layer, sequences=sequences: probe_layer(
+            network, layer, SequenceInputs(network, sequences)))
         window = probe_layer(network, layer, SequenceInputs(network, sequences)).window
         print(f"finding and measuring {name} on {length} nt (once per fit): {seconds:.3f} s "
               f"(window {window.width} nt)")

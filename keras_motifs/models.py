@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import read_json
+from keras_motifs.io.files import read_json
 from keras_motifs.layers import ConvBlock
 
 __all__ = [
@@ -102,7 +102,7 @@ class ArchitectureSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "architecture spec") -> "ArchitectureSpec":
+    def from_dict(cls, data: dict, where: str = "architecture spec") -> ArchitectureSpec:
         """Build and validate a spec from plain data (as read from JSON)."""
         if not isinstance(data, dict):
             raise KerasMotifsError(f"{where}: expected a JSON object, got {type(data).__name__}")
@@ -110,7 +110,8 @@ class ArchitectureSpec:
         layers = data.get("conv_layers")
         if not isinstance(layers, (list, tuple)) or not layers:
             raise KerasMotifsError(f"{where}: 'conv_layers' must be a non-empty list of conv layer objects")
-        conv_layers = tuple(_conv_layer_from_dict(layer, f"{where}: conv_layers[{i}]") for i, layer in enumerate(layers))
+        conv_layers = tuple(_conv_layer_from_dict(layer, f"{where}: conv_layers[{i}]")
+                            for i, layer in enumerate(layers))
         values = {key: value for key, value in data.items() if key != "conv_layers"}
         values.setdefault("name", "custom")
         spec = cls(conv_layers=conv_layers, **values)
@@ -160,7 +161,8 @@ def _check_types(spec: ArchitectureSpec, where: str) -> None:
         try:
             keras.activations.get(layer.activation)
         except (ValueError, TypeError):
-            raise KerasMotifsError(f"{where}: layer {i} activation {layer.activation!r} is not a Keras activation") from None
+            raise KerasMotifsError(
+                f"{where}: layer {i} activation {layer.activation!r} is not a Keras activation") from None
     positive_int(spec.dense_units, "dense_units")
     rate(spec.dense_dropout, "dense_dropout")
     if isinstance(spec.l2, bool) or not isinstance(spec.l2, (int, float)) or spec.l2 < 0:

@@ -12,20 +12,20 @@ from __future__ import annotations
 import csv
 import os
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np
 
 from keras_motifs import __version__
 from keras_motifs.callbacks import MotifMatchCallback
-from keras_motifs.data import Dataset
+from keras_motifs.data.dataset import Dataset
 from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
-from keras_motifs.jaspar import DEFAULT_RELEASE
+from keras_motifs.io.files import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
+from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
-from keras_motifs.runfolder import RunFolder
+from keras_motifs.motifs.jaspar import DEFAULT_RELEASE
 
 #: Values early stopping can watch, and whether higher is better.
 MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
@@ -298,7 +298,7 @@ def train_run(
     Parameters
     ----------
     dataset : Dataset
-        Data, e.g. from :func:`keras_motifs.data.load_dataset`.
+        Data, e.g. from :func:`keras_motifs.data.reader.load_dataset`.
     arch : str or ArchitectureSpec
         Registry name or spec.
     out_dir : str or PathLike

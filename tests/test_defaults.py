@@ -6,7 +6,7 @@ import inspect
 from keras_motifs import defaults
 from keras_motifs.cli import build_parser
 from keras_motifs.defaults import PAPER, QUICK
-from keras_motifs.experiment import PROFILES, Sweep, resolve_sweep
+from keras_motifs.sweep.settings import PROFILES, Sweep, resolve_sweep
 
 PROTOCOL_FIELDS = [f.name for f in dataclasses.fields(PAPER)]
 
@@ -37,9 +37,9 @@ def test_train_command_and_functions_default_to_the_papers_protocol():
 
 
 def test_data_and_tomtom_defaults():
-    from keras_motifs.data import simulate
-    from keras_motifs.jaspar import DEFAULT_RELEASE
-    from keras_motifs.tomtom import tomtom
+    from keras_motifs.data.synthetic import simulate
+    from keras_motifs.motifs.jaspar import DEFAULT_RELEASE
+    from keras_motifs.motifs.tomtom import tomtom
 
     simulate_defaults = inspect.signature(simulate).parameters
     assert (simulate_defaults["num_seqs"].default, simulate_defaults["length"].default) == (

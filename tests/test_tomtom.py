@@ -1,4 +1,4 @@
-"""Tests of keras_motifs.tomtom: the memelite engine on planted truth, MEME's engine and tsv format."""
+"""Tests of keras_motifs.motifs.tomtom: the memelite engine on planted truth, MEME's engine and tsv format."""
 
 import logging
 import shutil
@@ -8,19 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import keras_motifs.tomtom as tt
+import keras_motifs.motifs.tomtom as tt
 from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.jaspar import PAPER_TFS, load_jaspar
-from keras_motifs.motifs import Motif, read_meme, write_meme
-from keras_motifs.tomtom import (
-    TOMTOM_COLUMNS,
-    load_database,
-    meme_tomtom_command,
-    read_tomtom_tsv,
-    tomtom,
-    write_tomtom_tsv,
-)
+from keras_motifs.motifs.jaspar import PAPER_TFS, load_database, load_jaspar
+from keras_motifs.motifs.meme import read_meme, write_meme
+from keras_motifs.motifs.ppm import Motif
+from keras_motifs.motifs.tomtom import meme_tomtom_command, tomtom
+from keras_motifs.motifs.tomtom_table import TOMTOM_COLUMNS, read_tomtom_tsv, write_tomtom_tsv
 
 FLAT = np.full((3, 4), 0.25)
 #: The project's shared copy of the MEME samples (tests/data/meme holds the same files).

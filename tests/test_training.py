@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_motifs.data import load_dataset
+from keras_motifs.data.reader import load_dataset
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
 from keras_motifs.training import evaluate, fit, train_run
