@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -29,6 +30,7 @@ from _timing import EpochTimer
 
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data.synthetic import simulate
+from keras_motifs.defaults import PAPER
 from keras_motifs.filters import extract_filters
 from keras_motifs.models import build_model
 from keras_motifs.motifs.jaspar import load_database
@@ -99,7 +101,7 @@ def main() -> None:
     x = data.x["test"]  # 5,000 x 200 x 4
 
     model = build_model("cnn-25")
-    fit(model, data, epochs=1, verbose=0)  # trained a little, so filters fire like real ones
+    fit(model, data, replace(PAPER, epochs=1), verbose=0)  # trained a little, so filters fire like real ones
     probe = probe_layer(model, None, SequenceInputs(model, x))
 
     def forward():

@@ -13,6 +13,7 @@ import argparse
 from _timing import EpochTimer
 
 from keras_motifs.data.synthetic import simulate
+from keras_motifs.defaults import Protocol
 from keras_motifs.models import build_model
 from keras_motifs.training import compile_model, fit
 
@@ -37,7 +38,7 @@ def main() -> None:
 
         def our_fit(arch=arch, ours=ours):
             timer = EpochTimer()
-            fit(build_model(arch), data, epochs=args.epochs, patience=20, learning_rate=3e-4, batch_size=100,
+            fit(build_model(arch), data, Protocol(epochs=args.epochs, patience=20, lr=3e-4, batch_size=100),
                 callbacks=[timer], verbose=0)
             ours.append(timer.steady())
 

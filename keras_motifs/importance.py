@@ -227,7 +227,7 @@ def filter_importance(
     Parameters
     ----------
     model : keras.Model
-        Any Keras model that :func:`keras_motifs.extract_filters` reads (Sequential,
+        Any Keras model that :func:`keras_motifs.filters.extract_filters` reads (Sequential,
         functional, subclassed, nested; several inputs), with one output of
         probabilities (sigmoid or softmax).
     x : array, list or dict of arrays

@@ -31,7 +31,6 @@ __all__ = [
     "ArchitectureSpec",
     "ConvLayerSpec",
     "build_model",
-    "conv_layer_names",
     "get_spec",
     "load_spec",
     "receptive_fields",
@@ -346,11 +345,6 @@ def build_model(
     x = keras.layers.Dropout(spec.dense_dropout, name="dense_dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="sigmoid", kernel_regularizer=l2, name="output")(x)
     return keras.Model(inputs, outputs, name=spec.name)
-
-
-def conv_layer_names(model: keras.Model) -> list[str]:
-    """Return the names of a model's convolutional layers (ConvBlock or Conv1D), in order."""
-    return [layer.name for layer in model.layers if isinstance(layer, (ConvBlock, keras.layers.Conv1D))]
 
 
 @dataclass

@@ -16,12 +16,14 @@ SCRIPT = """
 import keras, numpy as np
 from keras_motifs.data.synthetic import simulate
 from keras_motifs.models import build_model
+from keras_motifs.defaults import Protocol
 from keras_motifs.training import fit
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.filters import extract_filters
 assert keras.backend.backend() == "{backend}"
 data = simulate(num_seqs=200, seed=1)
-history = fit(build_model("cnn-25"), data, epochs=1, callbacks=[MotifMatchCallback.for_dataset(data)], verbose=0)
+history = fit(build_model("cnn-25"), data, Protocol(epochs=1, patience=20, lr=3e-4), callbacks=[MotifMatchCallback.for_dataset(data)],
+              verbose=0)
 assert 0 <= history.history["motif_match_frac"][0] <= 1
 assert extract_filters(build_model("cnn-1"), data.x["test"], layer="conv2").window == 23
 from keras_motifs.importance import filter_importance

@@ -36,16 +36,18 @@ def _resolve_arch(text: str):
 
 def train_command(args) -> None:
     from keras_motifs.data.reader import load_dataset
+    from keras_motifs.defaults import Protocol
     from keras_motifs.training import train_run, training_device
 
     spec = _resolve_arch(args.arch)
     training_device(args.require_gpu)  # a missing GPU fails before the dataset is read
     dataset = load_dataset(args.data)
+    protocol = Protocol(epochs=args.epochs, patience=args.patience, lr=args.lr, batch_size=args.batch_size,
+                        monitor=args.monitor, min_delta=args.min_delta, lr_patience=args.lr_patience,
+                        lr_factor=args.lr_factor)
     metrics = train_run(
-        dataset, spec, args.out, epochs=args.epochs, patience=args.patience, learning_rate=args.lr,
-        batch_size=args.batch_size, seed=args.seed, trial=args.trial, overwrite=args.overwrite, verbose=2,
+        dataset, spec, args.out, protocol, seed=args.seed, trial=args.trial, overwrite=args.overwrite, verbose=2,
         motif_every=args.motif_callback_every, jaspar_release=args.jaspar_release, engine=args.engine,
-        monitor=args.monitor, min_delta=args.min_delta, lr_patience=args.lr_patience, lr_factor=args.lr_factor,
         require_gpu=args.require_gpu,
     )
     auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))

@@ -21,19 +21,8 @@ from keras_motifs.defaults import PAPER
 DEFAULT_RELEASE = defaults.JASPAR_RELEASE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``keras-motifs`` argument parser (subcommands and their options)."""
-    parser = argparse.ArgumentParser(
-        prog="keras-motifs",
-        description="CNNs for regulatory DNA whose filters you can read as motifs (Koo & Eddy 2019).",
-    )
-    parser.add_argument("--version", action="version", version=f"keras-motifs {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    parser.add_argument("--threads", type=positive_int,
-                        help="threads per pool of TensorFlow, BLAS and numba (default: one per core this process "
-                             "may use); the pipeline passes each task's cpus")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_simulate(sub) -> None:
+    """``keras-motifs simulate``."""
     p = sub.add_parser("simulate", help="make the paper's synthetic dataset")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--num-seqs", type=positive_int, default=defaults.NUM_SEQS,
@@ -45,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tfs", nargs="+", metavar="ID_OR_NAME", help="JASPAR IDs or TF names (default: the paper's 12)")
     p.set_defaults(handler=commands.simulate_command)
 
+
+def _add_train(sub) -> None:
+    """``keras-motifs train``."""
     p = sub.add_parser("train", help="train one architecture; write a run folder")
     p.add_argument("--data", required=True, help="dataset HDF5 file")
     p.add_argument("--arch", required=True, help="architecture name (see 'describe') or spec JSON file")
@@ -57,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"Adam learning rate (default {PAPER.lr:g}, the paper's; its released code ran 1e-3)")
     p.add_argument("--batch-size", type=positive_int, default=PAPER.batch_size,
                    help=f"batch size (default {PAPER.batch_size})")
-    p.add_argument("--monitor", choices=["val_loss", "val_auroc", "val_aupr"], default=PAPER.monitor,
+    p.add_argument("--monitor", choices=list(defaults.MONITORS), default=PAPER.monitor,
                    help=f"what early stopping watches (default {PAPER.monitor}, the paper's)")
     p.add_argument("--min-delta", type=non_negative_float, default=PAPER.min_delta,
                    help="smallest change of --monitor that counts as an improvement (default 0)")
@@ -74,13 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--no-motif-callback", dest="motif_callback_every", action="store_const", const=0,
                        help="do not score filters during training")
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
-    p.add_argument("--engine", choices=["memelite", "meme"], default=defaults.ENGINE,
+    p.add_argument("--engine", choices=list(defaults.ENGINES), default=defaults.ENGINE,
                    help=f"Tomtom engine of the motif callback (default {defaults.ENGINE})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--require-gpu", action="store_true",
                    help="fail at once when the backend sees no GPU (config.json records the device either way)")
     p.set_defaults(handler=commands.train_command, uses_keras=True)
 
+
+def _add_describe(sub) -> None:
+    """``keras-motifs describe``."""
     p = sub.add_parser("describe", help="receptive fields: the pooling bottleneck of an architecture, or each "
                                         "layer of a saved model measured, and which layers can be read as motifs")
     what = p.add_mutually_exclusive_group(required=True)
@@ -91,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_option(p)
     p.set_defaults(handler=commands.describe_command, uses_keras=True)
 
+
+def _add_filters(sub) -> None:
+    """``keras-motifs filters``."""
     p = sub.add_parser("filters", help="extract filters of a trained model as PPMs (MEME format)")
     p.add_argument("--model", required=True, help="a saved Keras model (.keras)")
     p.add_argument("--data", required=True, help="dataset HDF5 file whose sequences drive the filters")
@@ -110,11 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_option(p)
     p.set_defaults(handler=commands.filters_command, uses_keras=True)
 
+
+def _add_tomtom(sub) -> None:
+    """``keras-motifs tomtom``."""
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
     p.add_argument("--query", required=True, help="query motifs (MEME format)")
     p.add_argument("--out", required=True, help="output tsv (Tomtom's columns)")
     p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release name or a MEME file (default JASPAR2016)")
-    p.add_argument("--engine", choices=["memelite", "meme"], default=defaults.ENGINE,
+    p.add_argument("--engine", choices=list(defaults.ENGINES), default=defaults.ENGINE,
                    help=f"Tomtom engine (default {defaults.ENGINE})")
     p.add_argument("--thresh", type=positive_float, default=defaults.EVALUE_THRESHOLD,
                    help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
@@ -125,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "write an empty table instead of failing")
     p.set_defaults(handler=commands.tomtom_command)
 
+
+def _add_score(sub) -> None:
+    """``keras-motifs score``."""
     p = sub.add_parser("score", help="match fractions of filters from a Tomtom table")
     p.add_argument("--tomtom", required=True, help="Tomtom tsv")
     p.add_argument("--filters", required=True,
@@ -138,11 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.set_defaults(handler=commands.score_command)
 
+
+def _add_ground_truth(sub) -> None:
+    """``keras-motifs ground-truth``."""
     p = sub.add_parser("ground-truth", help="write a dataset's class -> JASPAR IDs mapping as JSON, for score")
     p.add_argument("--data", required=True, help="dataset HDF5 file")
     p.add_argument("--out", required=True, help="output JSON (an empty object when no class has motif IDs)")
     p.set_defaults(handler=commands.ground_truth_command)
 
+
+def _add_importance(sub) -> None:
+    """``keras-motifs importance``."""
     p = sub.add_parser("importance", help="filter importance: each filter of a layer ablated, loss and AUROC "
                                           "per class")
     p.add_argument("--model", required=True, help="a saved Keras model (.keras)")
@@ -155,11 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_option(p)
     p.set_defaults(handler=commands.importance_command, uses_keras=True)
 
+
+def _add_jaspar(sub) -> None:
+    """``keras-motifs jaspar``."""
     p = sub.add_parser("jaspar", help="write JASPAR CORE vertebrates of a release as a MEME file")
     p.add_argument("--release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--out", required=True, help="output MEME file")
     p.set_defaults(handler=commands.jaspar_command)
 
+
+def _add_report(sub) -> None:
+    """``keras-motifs report``."""
     p = sub.add_parser("report", help="write the report (table, logos, plots, HTML) from run folders")
     p.add_argument("--runs", nargs="+", required=True, help="trained-run folders")
     p.add_argument("--out", required=True, help="report folder")
@@ -167,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs meant to be in the report (runs/<arch>/trial<k> names): each one missing gets a note")
     p.set_defaults(handler=commands.report_command)
 
+
+def _add_run(sub) -> None:
+    """``keras-motifs run``."""
     p = sub.add_parser("run", help="reproduce the paper's experiment end to end and write a report")
     p.add_argument("--out", required=True, help="experiment folder (re-run to resume)")
     p.add_argument("--profile", choices=["quick", "paper"], default="quick", help="preset sweep (default quick)")
@@ -175,12 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=positive_int, help="trials per architecture")
     p.add_argument("--epochs", type=positive_int, help="maximum epochs")
     p.add_argument("--patience", type=non_negative_int, help="early-stopping patience")
-    p.add_argument("--monitor", choices=["val_loss", "val_auroc", "val_aupr"], help="what early stopping watches")
+    p.add_argument("--monitor", choices=list(defaults.MONITORS), help="what early stopping watches")
     p.add_argument("--lr-patience", type=non_negative_int,
                    help="epochs without improvement before the learning rate is cut (0: never)")
     p.add_argument("--num-seqs", type=positive_int, help="synthetic sequences")
     p.add_argument("--data", help="use this dataset instead of simulating")
-    p.add_argument("--engine", choices=["memelite", "meme"], help="Tomtom engine")
+    p.add_argument("--engine", choices=list(defaults.ENGINES), help="Tomtom engine")
     p.add_argument("--jaspar-release", help="JASPAR release")
     p.add_argument("--seed", type=int, help="base random seed")
     p.add_argument("--window", type=positive_int,
@@ -191,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "cores, sharing the GPU (default 1: one after another, in this process)")
     p.set_defaults(handler=commands.run_command, uses_keras=True)
 
+
+def _add_deepsea(sub) -> None:
+    """``keras-motifs deepsea``."""
     p = sub.add_parser("deepsea", help="convert DeepSEA's training bundle to the 12-TF in vivo dataset")
     p.add_argument("--bundle", required=True, help="folder or .tar.gz with train.mat, valid.mat, test.mat")
     p.add_argument("--out", required=True, help="output HDF5 file")
@@ -201,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=commands.deepsea_command)
 
+
+def _add_encode(sub) -> None:
+    """``keras-motifs encode``."""
     p = sub.add_parser("encode", help="encode labelled FASTA sequences as a dataset")
     p.add_argument("--fasta", help="one FASTA file, split at random by --split")
     p.add_argument("--train-fasta", help="train FASTA (with --valid-fasta and --test-fasta: a fixed split)")
@@ -219,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=commands.encode_command)
 
+
+def _add_port(sub) -> None:
+    """``keras-motifs port``."""
     p = sub.add_parser("port", help="port a TF1 checkpoint of the authors' released code to a .keras model")
     p.add_argument("--checkpoint", required=True, help="checkpoint prefix (cnn_25_best.ckpt) or its .index file")
     p.add_argument("--arch", required=True,
@@ -226,4 +254,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the .keras model to write")
     p.add_argument("--length", type=positive_int, default=200, help="sequence length it was trained on (default 200)")
     p.set_defaults(handler=commands.port_command, uses_keras=True)
+
+
+#: Each subcommand's parser, in the order ``--help`` lists them.
+SUBCOMMANDS = (
+    _add_simulate,
+    _add_train,
+    _add_describe,
+    _add_filters,
+    _add_tomtom,
+    _add_score,
+    _add_ground_truth,
+    _add_importance,
+    _add_jaspar,
+    _add_report,
+    _add_run,
+    _add_deepsea,
+    _add_encode,
+    _add_port,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``keras-motifs`` argument parser (subcommands and their options)."""
+    parser = argparse.ArgumentParser(
+        prog="keras-motifs",
+        description="CNNs for regulatory DNA whose filters you can read as motifs (Koo & Eddy 2019).",
+    )
+    parser.add_argument("--version", action="version", version=f"keras-motifs {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--threads", type=positive_int,
+                        help="threads per pool of TensorFlow, BLAS and numba (default: one per core this process "
+                             "may use); the pipeline passes each task's cpus")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
     return parser

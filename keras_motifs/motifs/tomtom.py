@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from keras_motifs.defaults import ENGINES
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.meme import write_meme
 from keras_motifs.motifs.ppm import Motif, consensus, reverse_complement
@@ -39,7 +40,6 @@ logger = logging.getLogger("keras_motifs")
 
 #: Distance measures of MEME's tomtom ``-dist``; memelite implements only ``ed``.
 MEME_DISTANCES = ("allr", "ed", "kullback", "pearson", "sandelin", "blic1", "blic5", "llr1", "llr5")
-ENGINES = ("memelite", "meme")
 #: MEME's default ``-motif-pseudo``: column -> (p * nsites + 0.1 * bg) / (nsites + 0.1).
 MOTIF_PSEUDOCOUNT = 0.1
 _UNIFORM = np.full(4, 0.25)

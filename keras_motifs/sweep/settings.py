@@ -12,10 +12,24 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, LENGTH, NUM_SEQS, PAPER, QUICK, RELEASED_WINDOW
+from keras_motifs.defaults import (
+    ENGINE,
+    ENGINES,
+    JASPAR_RELEASE,
+    LENGTH,
+    MONITORS,
+    NUM_SEQS,
+    PAPER,
+    QUICK,
+    RELEASED_WINDOW,
+    Protocol,
+)
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import read_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, get_spec
+
+#: The settings of a sweep that make its training protocol (:class:`keras_motifs.defaults.Protocol`).
+PROTOCOL_FIELDS = tuple(f.name for f in dataclasses.fields(Protocol))
 
 
 @dataclass
@@ -29,7 +43,7 @@ class Sweep:
     trials : int
         Trials per architecture; trial k trains with seed ``seed + k``.
     epochs, patience, lr, batch_size, monitor, min_delta, lr_patience, lr_factor
-        Training settings (see :func:`keras_motifs.training.fit`).
+        The training protocol, field by field (:attr:`protocol`; see :class:`keras_motifs.defaults.Protocol`).
     num_seqs, length : int
         Size of the synthetic dataset (ignored with ``data``).
     data : str, optional
@@ -68,6 +82,11 @@ class Sweep:
     method: str = "code"
     callback_every: int = 1
     window: int | None = None
+
+    @property
+    def protocol(self) -> Protocol:
+        """The training protocol of these settings (its fields are the sweep's settings of the same names)."""
+        return Protocol(**{name: getattr(self, name) for name in PROTOCOL_FIELDS})
 
 
 #: Preset sweeps: the seven pooling architectures once with the laptop protocol
@@ -144,8 +163,6 @@ def check_sweep(sweep: Sweep, where: str) -> None:
             raise KerasMotifsError(f"{where}: {name} must be an integer >= 0, got {value!r}")
     if not isinstance(sweep.lr, (int, float)) or not 0 < sweep.lr < math.inf:
         raise KerasMotifsError(f"{where}: lr must be a positive number, got {sweep.lr!r}")
-    from keras_motifs.training import MONITORS
-
     if sweep.monitor not in MONITORS:
         raise KerasMotifsError(f"{where}: monitor must be one of {', '.join(MONITORS)}, got {sweep.monitor!r}")
     if isinstance(sweep.min_delta, bool) or not isinstance(sweep.min_delta, (int, float)) or not (
@@ -153,7 +170,7 @@ def check_sweep(sweep: Sweep, where: str) -> None:
         raise KerasMotifsError(f"{where}: min_delta must be a number >= 0, got {sweep.min_delta!r}")
     if not isinstance(sweep.lr_factor, (int, float)) or not 0 < sweep.lr_factor < 1:
         raise KerasMotifsError(f"{where}: lr_factor must be between 0 and 1, got {sweep.lr_factor!r}")
-    if sweep.engine not in ("memelite", "meme"):
+    if sweep.engine not in ENGINES:
         raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
     if sweep.method not in ("code", "paper"):
         raise KerasMotifsError(f"{where}: method must be 'code' or 'paper', got {sweep.method!r}")
@@ -162,10 +179,9 @@ def check_sweep(sweep: Sweep, where: str) -> None:
         raise KerasMotifsError(f"{where}: window must be a positive integer, got {sweep.window!r}")
 
 
-#: Settings that the outputs already in a folder depend on; archs and trials may grow.
-FIXED_ON_RESUME = ("epochs", "patience", "lr", "batch_size", "monitor", "min_delta", "lr_patience", "lr_factor",
-                    "num_seqs", "length", "data", "engine",
-                    "jaspar_release", "seed", "method", "callback_every", "window")
+#: Settings that the outputs already in a folder depend on (the protocol and these); archs and trials may grow.
+FIXED_ON_RESUME = (*PROTOCOL_FIELDS, "num_seqs", "length", "data", "engine", "jaspar_release", "seed", "method",
+                   "callback_every", "window")
 #: What a folder recorded before a setting existed was trained with.
 _BEFORE_RECORDED = {"monitor": "val_loss", "min_delta": 0.0, "lr_patience": 0, "lr_factor": PAPER.lr_factor,
                     "window": None}

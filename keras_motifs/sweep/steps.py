@@ -127,11 +127,9 @@ def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, ru
     from keras_motifs.data.reader import load_dataset
     from keras_motifs.training import train_run
 
-    train_run(load_dataset(data_path), spec, run.path, epochs=sweep.epochs, patience=sweep.patience,
-              learning_rate=sweep.lr, batch_size=sweep.batch_size, seed=sweep.seed + trial, trial=trial,
+    train_run(load_dataset(data_path), spec, run.path, sweep.protocol, seed=sweep.seed + trial, trial=trial,
               overwrite=True, verbose=0, motif_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
-              engine=sweep.engine, monitor=sweep.monitor, min_delta=sweep.min_delta,
-              lr_patience=sweep.lr_patience, lr_factor=sweep.lr_factor)
+              engine=sweep.engine)
 
 
 def _filters(sweep: Sweep, data_path: Path, run: RunFolder, layers: list[str]) -> None:
