@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from test_tomtom import HEADER, ROW, cli_error
+from test_tomtom import cli_error
+from test_tomtom_table import HEADER, ROW
 
 from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
