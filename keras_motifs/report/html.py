@@ -43,8 +43,72 @@ def _img(src: str, alt: str) -> str:
     return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}" loading="lazy">'
 
 
+#: What stands in place of a figure that no run has the data for.
+_MISSING_FIGURE_NOTES = {
+    "match_vs_pool": "No run has motif scores (motifs/&lt;layer&gt;.score.json).",
+    "motif_match_per_epoch": "No run's history.csv has motif_match_frac or motif_gt_frac "
+                             "(trained without the motif callback).",
+    "importance": "No run has filter importance (motifs/&lt;layer&gt;.importance.tsv).",
+}
+#: Each figure's caption.
+_FIGURE_CAPTIONS = {
+    "match_vs_pool": "Large dots: mean ± sd over trials; small dots: trials. Grey lines join "
+                     "architectures that differ only in their pool sizes.",
+    "auroc_vs_pool": "Test AUROC, mean over classes; mean ± sd over trials.",
+    "motif_match_per_epoch": "Fractions of first-layer filters with a Tomtom hit after each "
+                             "epoch (MotifMatchCallback); line: mean over trials, band: sd.",
+    "importance": "Per model, its first trial's first scored layer: how much the test loss of each "
+                  "class rises when a filter's activations are replaced by a constant (their mean, in "
+                  "keras-motifs run). Rows in the order of the logos below, the most important first.",
+}
+#: The figures in page order, each with the heading that opens its section (None: the section before's).
+_FIGURE_SECTIONS = [("match_vs_pool", None), ("auroc_vs_pool", "Classification performance"),
+                    ("motif_match_per_epoch", "Motif matches during training"),
+                    ("importance", "Which filters the models use, and for which class")]
+_LOGO_CAPTION = ('<p class="caption">Information-content logos of every filter, titled with '
+                 "its best JASPAR hit (name, ID, Tomtom E-value). Ground-truth hits: "
+                 "\u2605, bold green title, green frame; \u201cGT X\u201d names the "
+                 "ground-truth TF when the best hit is another motif. Where filter importance was "
+                 "measured, the most important filters come first and \u201cfilterK \u2192 C\u201d "
+                 "names the class C whose loss rises most without filter K.</p>")
+
+
+def _figure_parts(figures: dict[str, str | None]) -> list[str]:
+    """The figures' sections: heading, image and caption, or a note where a figure has no data."""
+    parts = []
+    for key, heading in _FIGURE_SECTIONS:
+        if heading:
+            parts.append(f"<h2>{heading}</h2>")
+        if figures[key]:
+            parts.append(_img(figures[key], key.replace("_", " ")))
+            parts.append(f'<p class="caption">{html.escape(_FIGURE_CAPTIONS[key])}</p>')
+        else:
+            parts.append(f'<p class="caption">{_MISSING_FIGURE_NOTES[key]}</p>')
+    return parts
+
+
+def _logo_parts(logos: list[dict]) -> list[str]:
+    """The logo grids' section: one folded grid per run and layer, under its architecture."""
+    parts = ["<h2>Filter logos</h2>"]
+    if logos:
+        parts.append(_LOGO_CAPTION)
+    else:
+        parts.append('<p class="caption">No run has filter motifs (motifs/&lt;layer&gt;.meme).</p>')
+    arch = None
+    for logo in logos:
+        if logo["arch"] != arch:
+            arch = logo["arch"]
+            parts.append(f"<h3>{html.escape(arch)}</h3>")
+        stats = (f"{logo['n_gt']}/{logo['n']} ground truth, {logo['n_any']}/{logo['n']} any JASPAR"
+                 if logo["scored"] else f"{logo['n']} filters, not scored")
+        summary = html.escape(f"trial {logo['trial']}, layer {logo['layer']}: {stats}")
+        parts.append(f"<details{' open' if logo['first'] else ''}><summary>{summary}</summary>"
+                     f"{_img(logo['src'], summary)}</details>")
+    return parts
+
+
 def write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes: Sequence[str],
-                runs_shown: pd.DataFrame, figures: dict[str, str | None], logos: list[dict], n_runs: int) -> None:
+               runs_shown: pd.DataFrame, figures: dict[str, str | None], logos: list[dict], n_runs: int) -> None:
     """Assemble report.html from the tables and the figure file names."""
     shown = display_table(table)
     deeper = list(table["model"] != table["arch"])
@@ -59,54 +123,11 @@ def write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes:
         '<a href="table.md">table.md</a>, <a href="runs.tsv">runs.tsv</a>.</p>',
         *(f'<p class="flag">{html.escape(note)}</p>' for note in notes),
         "<h2>Motif matches against first max-pool size</h2>",
+        *_figure_parts(figures),
+        *_logo_parts(logos),
+        "<h2>Runs</h2>",
+        _html_table(runs_shown),
     ]
-    notes = {
-        "match_vs_pool": "No run has motif scores (motifs/&lt;layer&gt;.score.json).",
-        "motif_match_per_epoch": "No run's history.csv has motif_match_frac or motif_gt_frac "
-                                 "(trained without the motif callback).",
-        "importance": "No run has filter importance (motifs/&lt;layer&gt;.importance.tsv).",
-    }
-    captions = {
-        "match_vs_pool": "Large dots: mean ± sd over trials; small dots: trials. Grey lines join "
-                         "architectures that differ only in their pool sizes.",
-        "auroc_vs_pool": "Test AUROC, mean over classes; mean ± sd over trials.",
-        "motif_match_per_epoch": "Fractions of first-layer filters with a Tomtom hit after each "
-                                 "epoch (MotifMatchCallback); line: mean over trials, band: sd.",
-        "importance": "Per model, its first trial's first scored layer: how much the test loss of each "
-                      "class rises when a filter's activations are replaced by a constant (their mean, in "
-                      "keras-motifs run). Rows in the order of the logos below, the most important first.",
-    }
-    for key, heading in [("match_vs_pool", None), ("auroc_vs_pool", "Classification performance"),
-                         ("motif_match_per_epoch", "Motif matches during training"),
-                         ("importance", "Which filters the models use, and for which class")]:
-        if heading:
-            parts.append(f"<h2>{heading}</h2>")
-        if figures[key]:
-            parts.append(_img(figures[key], key.replace("_", " ")))
-            parts.append(f'<p class="caption">{html.escape(captions[key])}</p>')
-        else:
-            parts.append(f'<p class="caption">{notes[key]}</p>')
-    parts.append("<h2>Filter logos</h2>")
-    if logos:
-        parts.append('<p class="caption">Information-content logos of every filter, titled with '
-                     "its best JASPAR hit (name, ID, Tomtom E-value). Ground-truth hits: "
-                     "\u2605, bold green title, green frame; \u201cGT X\u201d names the "
-                     "ground-truth TF when the best hit is another motif. Where filter importance was "
-                     "measured, the most important filters come first and \u201cfilterK \u2192 C\u201d "
-                     "names the class C whose loss rises most without filter K.</p>")
-    else:
-        parts.append('<p class="caption">No run has filter motifs (motifs/&lt;layer&gt;.meme).</p>')
-    arch = None
-    for logo in logos:
-        if logo["arch"] != arch:
-            arch = logo["arch"]
-            parts.append(f"<h3>{html.escape(arch)}</h3>")
-        stats = (f"{logo['n_gt']}/{logo['n']} ground truth, {logo['n_any']}/{logo['n']} any JASPAR"
-                 if logo["scored"] else f"{logo['n']} filters, not scored")
-        summary = html.escape(f"trial {logo['trial']}, layer {logo['layer']}: {stats}")
-        parts.append(f"<details{' open' if logo['first'] else ''}><summary>{summary}</summary>"
-                     f"{_img(logo['src'], summary)}</details>")
-    parts += ["<h2>Runs</h2>", _html_table(runs_shown)]
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
