@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_motifs.defaults import ENGINE, EVALUE_THRESHOLD, JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.filters import read_filters
 from keras_motifs.motifs.jaspar import load_database
@@ -79,12 +80,12 @@ class MotifMatchCallback(keras.callbacks.Callback):
         x,
         layer: str | int | None = None,
         sequence_input: str | int | None = None,
-        database: str | os.PathLike = "JASPAR2016",
+        database: str | os.PathLike = JASPAR_RELEASE,
         ground_truth: Mapping[str, Sequence[str]] | None = None,
         every: int = 1,
         method: str = "code",
-        thresh: float = 0.1,
-        engine: str = "memelite",
+        thresh: float = EVALUE_THRESHOLD,
+        engine: str = ENGINE,
         save_dir: str | os.PathLike | None = None,
     ):
         super().__init__()

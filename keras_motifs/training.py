@@ -20,12 +20,11 @@ import numpy as np
 from keras_motifs import __version__
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data.dataset import Dataset
-from keras_motifs.defaults import ENGINE, MONITORS, PAPER, Protocol
+from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, MONITORS, PAPER, Protocol
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
 from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE
 
 
 def check_compatible(model: keras.Model, dataset: Dataset) -> None:
@@ -253,7 +252,7 @@ def train_run(
     overwrite: bool = False,
     verbose: int | str = "auto",
     motif_every: int = 0,
-    jaspar_release: str = DEFAULT_RELEASE,
+    jaspar_release: str = JASPAR_RELEASE,
     engine: str = ENGINE,
     require_gpu: bool = False,
 ) -> dict:

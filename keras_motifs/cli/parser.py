@@ -18,8 +18,6 @@ from keras_motifs.cli.arguments import (
 )
 from keras_motifs.defaults import PAPER
 
-DEFAULT_RELEASE = defaults.JASPAR_RELEASE
-
 
 def _add_simulate(sub) -> None:
     """``keras-motifs simulate``."""
@@ -30,7 +28,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--length", type=positive_int, default=defaults.LENGTH,
                    help=f"sequence length (default {defaults.LENGTH})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--jaspar-release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--tfs", nargs="+", metavar="ID_OR_NAME", help="JASPAR IDs or TF names (default: the paper's 12)")
     p.set_defaults(handler=commands.simulate_command)
 
@@ -65,7 +63,7 @@ def _add_train(sub) -> None:
                        help="score first-layer filters against JASPAR every N epochs (default 1)")
     group.add_argument("--no-motif-callback", dest="motif_callback_every", action="store_const", const=0,
                        help="do not score filters during training")
-    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--jaspar-release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--engine", choices=list(defaults.ENGINES), default=defaults.ENGINE,
                    help=f"Tomtom engine of the motif callback (default {defaults.ENGINE})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -114,7 +112,8 @@ def _add_tomtom(sub) -> None:
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
     p.add_argument("--query", required=True, help="query motifs (MEME format)")
     p.add_argument("--out", required=True, help="output tsv (Tomtom's columns)")
-    p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release name or a MEME file (default JASPAR2016)")
+    p.add_argument("--db", default=defaults.JASPAR_RELEASE,
+                   help="JASPAR release name or a MEME file (default JASPAR2016)")
     p.add_argument("--engine", choices=list(defaults.ENGINES), default=defaults.ENGINE,
                    help=f"Tomtom engine (default {defaults.ENGINE})")
     p.add_argument("--thresh", type=positive_float, default=defaults.EVALUE_THRESHOLD,
@@ -137,7 +136,7 @@ def _add_score(sub) -> None:
     p.add_argument("--ground-truth", default="synthetic",
                    help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs "
                         "(e.g. from ground-truth) (default synthetic)")
-    p.add_argument("--db", default=DEFAULT_RELEASE, help="JASPAR release or MEME file naming the targets")
+    p.add_argument("--db", default=defaults.JASPAR_RELEASE, help="JASPAR release or MEME file naming the targets")
     p.add_argument("--thresh", type=positive_float, default=defaults.EVALUE_THRESHOLD,
                    help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
     p.set_defaults(handler=commands.score_command)
@@ -169,7 +168,7 @@ def _add_importance(sub) -> None:
 def _add_jaspar(sub) -> None:
     """``keras-motifs jaspar``."""
     p = sub.add_parser("jaspar", help="write JASPAR CORE vertebrates of a release as a MEME file")
-    p.add_argument("--release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--out", required=True, help="output MEME file")
     p.set_defaults(handler=commands.jaspar_command)
 
@@ -220,7 +219,7 @@ def _add_deepsea(sub) -> None:
                    help="DeepSEA label columns to keep, e.g. CTCF=123 (default: the paper's 12 TFs)")
     p.add_argument("--chunk-size", type=positive_int, default=8192, help="train.mat rows read at a time (default 8192)")
     p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif (default: the paper's)")
-    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--jaspar-release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=commands.deepsea_command)
 
 
@@ -241,7 +240,7 @@ def _add_encode(sub) -> None:
                    help="unequal lengths: reject, or centre-pad/crop to --length (default error)")
     p.add_argument("--length", type=positive_int, help="target length for pad/crop (default longest/shortest)")
     p.add_argument("--motif-ids", help="JSON: class -> JASPAR IDs counted as its motif when scoring")
-    p.add_argument("--jaspar-release", default=DEFAULT_RELEASE, help="JASPAR release (default JASPAR2016)")
+    p.add_argument("--jaspar-release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.set_defaults(handler=commands.encode_command)
 
 

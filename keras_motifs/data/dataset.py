@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE
 
 SPLITS = ("train", "valid", "test")
 GROUND_TRUTH_FIELDS = ("sequence", "matrix", "strand", "start", "class_index")
@@ -58,7 +58,7 @@ class Dataset:
     source: str
     parameters: dict
     ground_truth: dict[str, dict[str, np.ndarray]] | None = None
-    jaspar_release: str = DEFAULT_RELEASE
+    jaspar_release: str = JASPAR_RELEASE
     path: Path | None = field(default=None, compare=False)
 
     @property

@@ -44,10 +44,11 @@ import numpy as np
 
 from keras_motifs.data.dataset import SPLITS
 from keras_motifs.data.writer import DatasetWriter
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.io.files import scratch_directory
 from keras_motifs.io.matfile import as_binary_uint8, check_numeric, row_readers, variables
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE, class_motif_ids_for
+from keras_motifs.motifs.jaspar import class_motif_ids_for
 
 #: DeepSEA label columns (0-based) of the paper's 12 TFs, in the order of ``PAPER_TFS``.
 PAPER_CLASS_INDICES: dict[str, int] = {
@@ -86,7 +87,7 @@ def convert_deepsea(
     class_names: Sequence[str] | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     class_motif_ids: Mapping[str, Sequence[str]] | None = None,
-    jaspar_release: str = DEFAULT_RELEASE,
+    jaspar_release: str = JASPAR_RELEASE,
 ) -> dict:
     """Convert DeepSEA's training bundle to a keras-motifs dataset file.
 

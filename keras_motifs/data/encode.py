@@ -44,8 +44,9 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds
 from keras_motifs.data.writer import write_dataset
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE, class_motif_ids_for
+from keras_motifs.motifs.jaspar import class_motif_ids_for
 
 #: IUPAC nucleotide codes and the bases (of A, C, G, T) each stands for.
 IUPAC_CODES: dict[str, str] = {
@@ -68,7 +69,7 @@ def encode_fasta(
     length_mode: str = "error",
     length: int | None = None,
     class_motif_ids: Mapping[str, Sequence[str]] | None = None,
-    jaspar_release: str = DEFAULT_RELEASE,
+    jaspar_release: str = JASPAR_RELEASE,
 ) -> dict:
     """Encode labelled FASTA sequences into a keras-motifs dataset file.
 

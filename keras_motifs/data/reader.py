@@ -15,8 +15,8 @@ import h5py
 import numpy as np
 
 from keras_motifs.data.dataset import GROUND_TRUTH_FIELDS, SPLITS, Dataset
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE
 
 #: Bytes of ``x`` read at a time by :func:`check_dataset` (its memory bound).
 CHECK_CHUNK_BYTES = 32 * 2**20
@@ -191,7 +191,7 @@ def _read_attributes(h5: h5py.File, path: Path) -> dict:
             raise KerasMotifsError(
                 f"{path}: attribute class_motif_ids maps {tf!r} to {ids!r}, expected a list of JASPAR IDs"
             )
-    for name, default in (("source", "unknown"), ("jaspar_release", DEFAULT_RELEASE)):
+    for name, default in (("source", "unknown"), ("jaspar_release", JASPAR_RELEASE)):
         value = attrs.get(name, default)
         parsed[name] = value.decode() if isinstance(value, bytes) else value
         if not isinstance(parsed[name], str):

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from keras_motifs.data.dataset import DEFAULT_SPLIT, GROUND_TRUTH_FIELDS, SPLITS, Dataset, check_split, split_bounds
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE, PAPER_TFS, get_motif, ground_truth_ids
+from keras_motifs.motifs.jaspar import PAPER_TFS, get_motif, ground_truth_ids
 
 #: Probabilities of planting 1, 2, 3, 4 or 5 motifs in a sequence (the paper's).
 MOTIF_COUNT_PROBABILITIES = (0.50, 0.25, 0.17, 0.05, 0.03)
@@ -48,7 +49,7 @@ def simulation_motifs(
     num_seqs: int,
     length: int,
     tfs: list[str] | None = None,
-    jaspar_release: str = DEFAULT_RELEASE,
+    jaspar_release: str = JASPAR_RELEASE,
     split: Sequence[float] = DEFAULT_SPLIT,
 ) -> list:
     """Check that :func:`simulate` can make a dataset of these settings; return its matrices.
@@ -93,7 +94,7 @@ def simulate(
     length: int = 200,
     tfs: list[str] | None = None,
     seed: int = 0,
-    jaspar_release: str = DEFAULT_RELEASE,
+    jaspar_release: str = JASPAR_RELEASE,
     split: tuple[float, float, float] = DEFAULT_SPLIT,
 ) -> Dataset:
     """Generate the paper's synthetic dataset.

@@ -19,9 +19,9 @@ import numpy as np
 
 from keras_motifs import __version__
 from keras_motifs.data.dataset import SPLITS, Dataset
+from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import atomic_file
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE
 
 #: Sequences per HDF5 chunk of the ``x_*`` arrays. Default of ``DatasetWriter``'s ``chunk_rows``.
 DEFAULT_CHUNK_ROWS = 256
@@ -206,7 +206,7 @@ class DatasetWriter:
         source: str,
         parameters: dict,
         class_motif_ids: Mapping[str, Sequence[str]],
-        jaspar_release: str = DEFAULT_RELEASE,
+        jaspar_release: str = JASPAR_RELEASE,
     ) -> None:
         """Set the root attributes; the file is not written without them.
 

@@ -21,8 +21,6 @@ from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.meme import read_meme
 from keras_motifs.motifs.ppm import Motif
 
-DEFAULT_RELEASE = JASPAR_RELEASE
-
 #: The paper's 12 TFs and the JASPAR 2016 matrix planted for each.
 PAPER_TFS: dict[str, str] = {
     "Arid3a": "MA0151.1",
@@ -102,7 +100,7 @@ def _load(release: str) -> tuple[Motif, ...]:
     return tuple(sorted(motifs, key=lambda m: m.id))
 
 
-def load_jaspar(release: str = DEFAULT_RELEASE) -> list[Motif]:
+def load_jaspar(release: str = JASPAR_RELEASE) -> list[Motif]:
     """Return JASPAR CORE vertebrate matrices of a release, sorted by matrix ID.
 
     Parameters
@@ -120,7 +118,7 @@ def load_jaspar(release: str = DEFAULT_RELEASE) -> list[Motif]:
     return list(_load(release))
 
 
-def get_motif(key: str, release: str = DEFAULT_RELEASE) -> Motif:
+def get_motif(key: str, release: str = JASPAR_RELEASE) -> Motif:
     """Look up one matrix by matrix ID (with or without version) or by TF name.
 
     Parameters

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from keras_motifs.defaults import EVALUE_THRESHOLD, JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import read_json, write_json
 from keras_motifs.io.runfolder import layer_of
-from keras_motifs.motifs.jaspar import DEFAULT_RELEASE, PAPER_GROUND_TRUTH_IDS, base_id, load_database
+from keras_motifs.motifs.jaspar import PAPER_GROUND_TRUTH_IDS, base_id, load_database
 from keras_motifs.motifs.meme import read_meme
 from keras_motifs.motifs.ppm import Motif
 from keras_motifs.motifs.tomtom_table import TOMTOM_COLUMNS, read_tomtom_tsv
@@ -74,7 +75,7 @@ def score_tomtom(
     filter_ids: Sequence[str],
     ground_truth: Mapping[str, Sequence[str]] | None = None,
     target_names: Mapping[str, str] | Sequence[Motif] | None = None,
-    evalue_threshold: float = 0.1,
+    evalue_threshold: float = EVALUE_THRESHOLD,
     layer: str = "",
 ) -> dict:
     """Score a layer's filters from their Tomtom table; the ``score.json`` structure.
@@ -187,8 +188,8 @@ def score_files(
     filters_path: str | os.PathLike,
     out_path: str | os.PathLike,
     ground_truth: Mapping[str, Sequence[str]] | None = PAPER_GROUND_TRUTH_IDS,
-    evalue_threshold: float = 0.1,
-    database: str | os.PathLike = DEFAULT_RELEASE,
+    evalue_threshold: float = EVALUE_THRESHOLD,
+    database: str | os.PathLike = JASPAR_RELEASE,
 ) -> dict:
     """Score a layer from its files and write ``score.json`` (``keras-motifs score``).
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from keras_motifs.defaults import ENGINES
+from keras_motifs.defaults import ENGINE, ENGINES, EVALUE_THRESHOLD
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.meme import write_meme
 from keras_motifs.motifs.ppm import Motif, consensus, reverse_complement
@@ -85,8 +85,8 @@ def _check_options(engine: str, thresh: float, evalue: bool, min_overlap: int, d
 def tomtom(
     queries: Sequence[Motif],
     targets: Sequence[Motif],
-    engine: str = "memelite",
-    thresh: float = 0.1,
+    engine: str = ENGINE,
+    thresh: float = EVALUE_THRESHOLD,
     evalue: bool = True,
     min_overlap: int = 1,
     dist: str = "ed",
@@ -268,7 +268,7 @@ def _tomtom_memelite(queries: list[Motif], targets: list[Motif], thresh: float, 
 def meme_tomtom_command(
     query_path: str | os.PathLike,
     target_path: str | os.PathLike,
-    thresh: float = 0.1,
+    thresh: float = EVALUE_THRESHOLD,
     evalue: bool = True,
     min_overlap: int = 1,
     dist: str = "ed",
