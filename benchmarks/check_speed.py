@@ -4,7 +4,7 @@ Generates (once, kept at ``--path``) a dataset of ``--rows`` one-hot sequences o
 ``--length`` nt stored as uint8 (default 270,000 x 1,000, the in vivo dataset's train
 split; the valid and test splits get 1% each) with 12 labels, then measures, each in a
 fresh process: reading every array of the file once, whole (what ``load_dataset`` does),
-and :func:`keras_motifs.data.check_dataset`. Prints wall seconds and peak resident
+and :func:`keras_motifs.data.reader.check_dataset`. Prints wall seconds and peak resident
 memory of both and their ratios; the check's memory is bounded by its chunk size
 (``CHECK_CHUNK_BYTES``) whatever the file's size.
 Run: ``python benchmarks/check_speed.py [--path /tmp/check_speed.h5] [--rows 270000] [--length 1000]``.
@@ -19,18 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_motifs.data import DatasetWriter
+from keras_motifs.data.writer import DatasetWriter
 
 READ_ONCE = """
 import sys, h5py
-import keras_motifs.data  # the same imports as the check, so that memory compares arrays
+import keras_motifs.data.reader  # the same imports as the check, so that memory compares arrays
 with h5py.File(sys.argv[1], "r") as h5:
     for key in ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test"):
         h5[key][...]
 """
 CHECK = """
 import sys
-from keras_motifs.data import check_dataset
+from keras_motifs.data.reader import check_dataset
 check_dataset(sys.argv[1])
 """
 

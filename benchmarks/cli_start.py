@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_motifs.motifs import Motif, write_meme
+from keras_motifs.motifs.meme import write_meme
+from keras_motifs.motifs.ppm import Motif
 
 
 def measure(command: list[str], env: dict) -> tuple[float, float]:

@@ -32,14 +32,13 @@ import json
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
-
-import struct
 import zlib
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -47,7 +46,7 @@ import scipy.io
 
 REPO = Path(__file__).resolve().parents[1]
 NUM_LABELS = 919
-#: Columns the paper keeps (see keras_motifs.deepsea.PAPER_CLASS_INDICES).
+#: Columns the paper keeps (see keras_motifs.data.deepsea.PAPER_CLASS_INDICES).
 PAPER_COLUMNS = (592, 602, 344, 345, 635, 636, 349, 642, 359, 361, 661, 369)
 MATLAB_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2015 HDF5 schema 1.00 ."
 
@@ -139,7 +138,7 @@ def make_bundle(folder: Path, num_seqs: int, length: int, positive_rate: float, 
 
 def _child_convert(bundle: str, out: str, chunk_size: int) -> dict:
     """Run the conversion in this process; return its timing and RSS figures."""
-    from keras_motifs.deepsea import convert_deepsea
+    from keras_motifs.data.deepsea import convert_deepsea
 
     rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     started = time.perf_counter()
@@ -213,7 +212,7 @@ def main() -> None:
         print(json.dumps({}))
         return
     if args.child == "convert":
-        from keras_motifs.deepsea import DEFAULT_CHUNK_SIZE
+        from keras_motifs.data.deepsea import DEFAULT_CHUNK_SIZE
 
         print(json.dumps(_child_convert(args.bundle, args.out, args.chunk_size or DEFAULT_CHUNK_SIZE)))
         return

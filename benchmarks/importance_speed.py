@@ -16,7 +16,7 @@ import numpy as np
 
 from keras_motifs.importance import filter_importance
 from keras_motifs.models import build_model
-from keras_motifs.probe import random_sequences
+from keras_motifs.probe.inputs import random_sequences
 
 CASES = (("cnn-25", "conv1"), ("cnn-1", "conv2"))
 

@@ -22,17 +22,21 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 from _timing import EpochTimer
 
 from keras_motifs.callbacks import MotifMatchCallback
-from keras_motifs.data import simulate
+from keras_motifs.data.synthetic import simulate
+from keras_motifs.defaults import PAPER
 from keras_motifs.filters import extract_filters
 from keras_motifs.models import build_model
-from keras_motifs.probe import SequenceInputs, probe_layer, random_sequences
-from keras_motifs.tomtom import load_database, tomtom
+from keras_motifs.motifs.jaspar import load_database
+from keras_motifs.motifs.tomtom import tomtom
+from keras_motifs.probe.inputs import SequenceInputs, random_sequences
+from keras_motifs.probe.layer import probe_layer
 from keras_motifs.training import compile_model, fit
 
 
@@ -97,7 +101,7 @@ def main() -> None:
     x = data.x["test"]  # 5,000 x 200 x 4
 
     model = build_model("cnn-25")
-    fit(model, data, epochs=1, verbose=0)  # trained a little, so filters fire like real ones
+    fit(model, data, replace(PAPER, epochs=1), verbose=0)  # trained a little, so filters fire like real ones
     probe = probe_layer(model, None, SequenceInputs(model, x))
 
     def forward():
@@ -122,7 +126,8 @@ def main() -> None:
     for name, network, length, layer in (("cnn-25 conv1", model, 200, None),
                                          ("the 20-layer dilated model's conv20", dilated_model(), 1000, "conv20")):
         sequences = random_sequences(8, length)
-        seconds = best_of(args.repeats, lambda: probe_layer(network, layer, SequenceInputs(network, sequences)))
+        seconds = best_of(args.repeats, lambda network=network, layer=layer, sequences=sequences: probe_layer(
+            network, layer, SequenceInputs(network, sequences)))
         window = probe_layer(network, layer, SequenceInputs(network, sequences)).window
         print(f"finding and measuring {name} on {length} nt (once per fit): {seconds:.3f} s "
               f"(window {window.width} nt)")

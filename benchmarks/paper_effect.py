@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from keras_motifs.experiment import resolve_sweep, run_experiment
-from keras_motifs.report import read_runs
+from keras_motifs.report.runs import read_runs
+from keras_motifs.sweep.run import run_experiment
+from keras_motifs.sweep.settings import resolve_sweep
 
 LARGE_POOL, SMALL_POOL = ("cnn-10", "cnn-25", "cnn-50", "cnn-100"), ("cnn-1", "cnn-2", "cnn-4")
 #: (architecture, layer, column, comparison, bound); layer "" is the first scored layer.

@@ -22,11 +22,11 @@ MEME Tomtom's ``tomtom.txt`` and ``performance_summary.tsv``), this prints per m
 5. ground truth from their files: ``score_tomtom`` on their ``tomtom.txt`` (the
    ground-truth fraction and match-any), the released scoring (``helper.match_hits_
    to_ground_truth`` of the final code: its ID lists, STAT1's extra MEF2B/D IDs
-   included), and the paper's published figure (``keras_motifs.published``);
+   included), and the paper's published figure (``keras_motifs.report.published``);
 6. trim widths: of the 30 released ``_clip.meme`` widths, how many the rule those
    files were made with (information of each column re-weighted as exp(3 p / max|p|)
    and renormalised, columns above 0.5 bits, padded by 3; only here) reproduces from
-   the released ``.meme``, and how many ``keras_motifs.motifs.trim`` does;
+   the released ``.meme``, and how many ``keras_motifs.motifs.ppm.trim`` does;
 7. keras-motifs' pipeline on the ported model: filters with the released window (19),
    trimmed, Tomtom (memelite, JASPAR 2016), ground-truth and match-any fractions; the same
    with the receptive field as window (keras-motifs' default; it differs for cnn3 and cnn9);
@@ -45,20 +45,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from keras_motifs.data import simulate
+from keras_motifs.data.synthetic import simulate
 from keras_motifs.filters import extract_filters
-from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS
 from keras_motifs.models import get_spec
-from keras_motifs.motifs import Motif, read_meme, trim
-from keras_motifs.published import published_figures
-from keras_motifs.released import (
-    RELEASED_EPSILON,
-    RELEASED_NAMES,
-    read_checkpoint,
-    released_model,
-)
-from keras_motifs.scoring import score_tomtom
-from keras_motifs.tomtom import load_database, read_tomtom_tsv, tomtom
+from keras_motifs.motifs.jaspar import PAPER_GROUND_TRUTH_IDS, load_database
+from keras_motifs.motifs.meme import read_meme
+from keras_motifs.motifs.ppm import Motif, trim
+from keras_motifs.motifs.scoring import score_tomtom
+from keras_motifs.motifs.tomtom import tomtom
+from keras_motifs.motifs.tomtom_table import read_tomtom_tsv
+from keras_motifs.released import RELEASED_EPSILON, RELEASED_NAMES, read_checkpoint, released_model
+from keras_motifs.report.published import published_figures
 from keras_motifs.training import evaluate
 
 #: The released models of results/synthetic, in the order of their performance table.

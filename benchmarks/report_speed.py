@@ -1,4 +1,4 @@
-"""Benchmark: the report step (``keras_motifs.report.write_report``) of a paper-sized sweep.
+"""Benchmark: the report step (``keras_motifs.report.write.write_report``) of a paper-sized sweep.
 
 Generates ``--runs`` trained-run folders (default 85: the paper profile's 17
 architectures x 5 trials) as the pipeline writes them: ``config.json``,
@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from keras_motifs.fileio import write_json
-from keras_motifs.motifs import Motif, write_meme
+from keras_motifs.io.files import write_json
+from keras_motifs.motifs.meme import write_meme
+from keras_motifs.motifs.ppm import Motif
 
 #: The paper profile's architectures: name, first and second pool size.
 ARCHS = [
@@ -49,7 +50,7 @@ EPOCHS = 30
 TIMED = """
 import resource, sys, time
 import keras_motifs
-from keras_motifs.report import write_report
+from keras_motifs.report.write import write_report
 start, cpu = time.perf_counter(), time.process_time()
 write_report(open(sys.argv[1]).read().split(), sys.argv[2])
 wall = time.perf_counter() - start

@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from keras_motifs.jaspar import load_jaspar
-from keras_motifs.motifs import Motif
-from keras_motifs.tomtom import _memelite_cache_is_warm, tomtom
+from keras_motifs.motifs.jaspar import load_jaspar
+from keras_motifs.motifs.ppm import Motif
+from keras_motifs.motifs.tomtom import _memelite_cache_is_warm, tomtom
 
 
 def _queries(jaspar: list[Motif], n: int, kind: str, seed: int = 0) -> list[Motif]:
@@ -41,9 +41,9 @@ def _queries(jaspar: list[Motif], n: int, kind: str, seed: int = 0) -> list[Moti
 
 _CHILD = """
 import time
-from keras_motifs.jaspar import load_jaspar
-from keras_motifs.motifs import Motif
-from keras_motifs.tomtom import _memelite_cache_is_warm, tomtom
+from keras_motifs.motifs.jaspar import load_jaspar
+from keras_motifs.motifs.ppm import Motif
+from keras_motifs.motifs.tomtom import _memelite_cache_is_warm, tomtom
 jaspar = load_jaspar("JASPAR2016")
 cold = not _memelite_cache_is_warm()
 start = time.perf_counter()

@@ -12,7 +12,8 @@ import argparse
 
 from _timing import EpochTimer
 
-from keras_motifs.data import simulate
+from keras_motifs.data.synthetic import simulate
+from keras_motifs.defaults import Protocol
 from keras_motifs.models import build_model
 from keras_motifs.training import compile_model, fit
 
@@ -28,16 +29,16 @@ def main() -> None:
     for arch in args.archs.split(","):
         plain, ours = [], []
 
-        def plain_fit():
+        def plain_fit(arch=arch, plain=plain):
             timer = EpochTimer()
             model = compile_model(build_model(arch), 3e-4)
             model.fit(data.x["train"], data.y["train"], validation_data=(data.x["valid"], data.y["valid"]),
                       epochs=args.epochs, batch_size=100, callbacks=[timer], verbose=0)
             plain.append(timer.steady())
 
-        def our_fit():
+        def our_fit(arch=arch, ours=ours):
             timer = EpochTimer()
-            fit(build_model(arch), data, epochs=args.epochs, patience=20, learning_rate=3e-4, batch_size=100,
+            fit(build_model(arch), data, Protocol(epochs=args.epochs, patience=20, lr=3e-4, batch_size=100),
                 callbacks=[timer], verbose=0)
             ours.append(timer.steady())
 

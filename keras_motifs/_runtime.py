@@ -1,4 +1,4 @@
-"""How a keras-motifs process uses the machine: the CPUs it may run on and the threads it starts.
+"""How a keras-motifs process uses the machine: CPUs, threads, signals, Keras' start and fresh interpreters.
 
 Light to import (no Keras, no NumPy): the command line applies these settings before
 any library that reads them is imported.
@@ -6,7 +6,16 @@ any library that reads them is imported.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
+import signal
+import subprocess
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
 
 from keras_motifs.errors import KerasMotifsError
 
@@ -53,3 +62,102 @@ def thread_environment(threads: int) -> dict[str, str]:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise KerasMotifsError(f"threads must be a positive integer, got {threads!r}")
     return dict.fromkeys(THREAD_VARIABLES, str(threads))
+
+
+def import_keras_quietly() -> None:
+    """Import Keras with its backend's native start-up lines (TensorFlow, CUDA) kept off the terminal."""
+    # 3, not 2: on every CPU machine TensorFlow logs a cuInit ERROR when training starts. --verbose (or the
+    # variable set by the user) shows everything.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def ending_on_signals(cleanup: Callable[[], None]) -> Iterator[types.SimpleNamespace]:
+    """While the block runs, SIGINT and SIGTERM end the process at once, cleanly.
+
+    The handler raises nothing into the code it lands in (an exception there can be
+    swallowed, as in a ``__del__``, or mangled, as in compiled numba code): it calls
+    ``cleanup`` (which removes the temporaries being written), flushes the output,
+    prints the yielded object's ``note`` on standard error (as it was on entry, even
+    if file descriptor 2 is redirected meanwhile) and exits with status 128 + the
+    signal's number: 130 for SIGINT, 143 for SIGTERM. Nothing half-written remains,
+    since final names are only made by a rename. Signals that the parent process set
+    to be ignored stay ignored; outside the main thread, where Python cannot set
+    handlers, nothing changes. The previous handlers return afterwards.
+
+    Parameters
+    ----------
+    cleanup : callable
+        Called with no argument by the handler, before the process exits.
+    """
+    ending = types.SimpleNamespace(note="keras-motifs: interrupted")
+    if threading.current_thread() is not threading.main_thread():
+        yield ending
+        return
+    stderr = os.dup(2)
+
+    def end(signum: int, frame) -> None:
+        try:
+            cleanup()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):  # a closed pipe, or a write that this signal interrupted
+                    stream.flush()
+            os.write(stderr, f"{ending.note}\n".encode())
+        finally:
+            os._exit(128 + signum)
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for signum, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(signum, end)
+        yield ending
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(stderr)
+
+
+#: What a fresh interpreter runs: the caller's module search path first (a JSON line on standard input), so
+#: that it imports the same keras-motifs wherever the two started, then ``sys.exit(function(argv))``.
+_FRESH_START = ("import json, sys; sys.path[:] = json.loads(sys.stdin.buffer.readline()); "
+                "from {module} import {function}; sys.exit({function}(sys.argv[1:]))")
+
+
+def start_fresh_python(module: str, function: str, argv: tuple[str, ...] = (), **popen) -> subprocess.Popen:
+    """Start a fresh Python process that imports keras-motifs from where this one does and runs one function.
+
+    Fresh interpreters rather than :mod:`multiprocessing`, whose processes import the
+    caller's main script again (running it, unless it is guarded by ``__name__``) or
+    are forked from a process that may have threads (Keras after training).
+
+    Parameters
+    ----------
+    module, function : str
+        The process runs ``sys.exit(module.function(argv))``.
+    argv : tuple of str, optional
+        Its arguments, also shown in the process list. Default is none.
+    **popen
+        Passed on to :class:`subprocess.Popen` (``stdin`` is always a pipe, left open for the caller).
+
+    Returns
+    -------
+    subprocess.Popen
+        The process, its module search path already written to its standard input.
+    """
+    process = subprocess.Popen([sys.executable, "-c", _FRESH_START.format(module=module, function=function), *argv],
+                               stdin=subprocess.PIPE, **popen)
+    line = json.dumps(sys.path) + "\n"
+    with contextlib.suppress(BrokenPipeError):  # a process that could not start says why on its own output
+        process.stdin.write(line if isinstance(process.stdin, io.TextIOBase) else line.encode())
+        process.stdin.flush()
+    return process

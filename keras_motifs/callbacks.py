@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import keras
 import numpy as np
 
+from keras_motifs.defaults import ENGINE, EVALUE_THRESHOLD, JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.filters import read_filters
-from keras_motifs.motifs import write_meme
-from keras_motifs.probe import SequenceInputs, probe_layer
-from keras_motifs.scoring import score_tomtom
-from keras_motifs.tomtom import load_database, tomtom
+from keras_motifs.motifs.jaspar import load_database
+from keras_motifs.motifs.meme import write_meme
+from keras_motifs.motifs.scoring import score_tomtom
+from keras_motifs.motifs.tomtom import tomtom
+from keras_motifs.probe.inputs import SequenceInputs
+from keras_motifs.probe.layer import probe_layer
 
 logger = logging.getLogger("keras_motifs")
 
@@ -77,12 +80,12 @@ class MotifMatchCallback(keras.callbacks.Callback):
         x,
         layer: str | int | None = None,
         sequence_input: str | int | None = None,
-        database: str | os.PathLike = "JASPAR2016",
+        database: str | os.PathLike = JASPAR_RELEASE,
         ground_truth: Mapping[str, Sequence[str]] | None = None,
         every: int = 1,
         method: str = "code",
-        thresh: float = 0.1,
-        engine: str = "memelite",
+        thresh: float = EVALUE_THRESHOLD,
+        engine: str = ENGINE,
         save_dir: str | os.PathLike | None = None,
     ):
         super().__init__()
@@ -94,7 +97,8 @@ class MotifMatchCallback(keras.callbacks.Callback):
             x = np.asarray(x, dtype=np.float32)
             if x.ndim != 3 or 4 not in x.shape[1:] or len(x) == 0:
                 raise ValueError(
-                    f"MotifMatchCallback: x must be one-hot sequences (n, length, 4) or (n, 4, length), got shape {x.shape}"
+                    "MotifMatchCallback: x must be one-hot sequences (n, length, 4) or (n, 4, length), "
+                    f"got shape {x.shape}"
                 )
         self.x = x
         self.layer = layer
@@ -114,12 +118,12 @@ class MotifMatchCallback(keras.callbacks.Callback):
         self.final_score: dict | None = None
 
     @classmethod
-    def for_dataset(cls, dataset, max_sequences: int = DEFAULT_CALLBACK_SEQUENCES, **kwargs) -> "MotifMatchCallback":
+    def for_dataset(cls, dataset, max_sequences: int = DEFAULT_CALLBACK_SEQUENCES, **kwargs) -> MotifMatchCallback:
         """The callback on a dataset's validation split, with its classes' motifs as ground truth.
 
         Parameters
         ----------
-        dataset : keras_motifs.data.Dataset
+        dataset : keras_motifs.data.dataset.Dataset
             Uses up to ``max_sequences`` validation sequences and the dataset's
             ``class_motif_ids`` (when it has any) as ground truth.
         max_sequences : int

@@ -16,8 +16,12 @@ JASPAR_RELEASE = "JASPAR2016"
 NUM_SEQS, LENGTH = 25000, 200
 #: Tomtom E-value threshold of a match (the paper's ``-evalue -thresh 0.1``).
 EVALUE_THRESHOLD = 0.1
+#: Tomtom engines: memelite in-process, the MEME suite's ``tomtom`` binary.
+ENGINES = ("memelite", "meme")
 #: Tomtom engine run in-process.
 ENGINE = "memelite"
+#: Values early stopping can watch, and whether higher is better.
+MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 #: Input positions aligned per filter by the final released code (``activation_pwm(...,
 #: window=19)`` in ``1_train_synthetic.py``), for every layer of every model whatever its
 #: filter width; the ``paper`` profile uses it. Elsewhere the window is the receptive field.

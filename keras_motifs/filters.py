@@ -10,7 +10,7 @@ positions where it fires (Koo & Eddy 2019). Two variants:
   sequences whose maximum reaches 0.7 x the filter's maximum; plain counts.
 
 The window is the layer's receptive field, measured on the model itself
-(:mod:`keras_motifs.probe`): the filter width for a first layer, the span of a
+(:mod:`keras_motifs.probe.layer`): the filter width for a first layer, the span of a
 dilated filter, the stacked widths of a deeper layer with no pooling before it,
 shifted by any cropping or padding on the way. A fixed width may be asked for
 instead (``window=19``, as the final released code aligned every layer of every
@@ -23,18 +23,21 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import keras
 import numpy as np
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import atomic_file
-from keras_motifs.motifs import Motif, consensus, trim, write_meme
-from keras_motifs.probe import LayerProbe, SequenceInputs, Window, probe_layer, readable_conv_layers
-from keras_motifs.runfolder import LAYER_SUFFIXES, layer_file
+from keras_motifs.io.files import atomic_file
+from keras_motifs.io.runfolder import LAYER_SUFFIXES, layer_file
+from keras_motifs.motifs.meme import write_meme
+from keras_motifs.motifs.ppm import Motif, consensus, trim
+from keras_motifs.probe.inputs import SequenceInputs
+from keras_motifs.probe.layer import LayerProbe, probe_layer, readable_conv_layers
+from keras_motifs.probe.window import Window
 
 METHODS = {"code": 0.5, "paper": 0.7}
 #: Activations of the first pass are kept for the second while smaller than this.
@@ -63,7 +66,7 @@ class LayerFilters:
         ``"code"`` or ``"paper"``.
     note : str
         What to know about these motifs (the layer mixes both strands of a shared
-        convolution, see :func:`keras_motifs.probe.probe_layer`); empty when nothing.
+        convolution, see :func:`keras_motifs.probe.layer.probe_layer`); empty when nothing.
     """
 
     layer: str
@@ -87,7 +90,7 @@ class LayerFilters:
         min_ic : float or None
             Trim flanks with information below this (bits), keeping ``pad``
             columns; None keeps the whole window. A filter with no informative
-            column is left out (:func:`keras_motifs.motifs.trim` says how this
+            column is left out (:func:`keras_motifs.motifs.ppm.trim` says how this
             relates to the released code); it stays in :meth:`rows`, so it
             counts in the denominator of the match fractions. Default is 0.5.
         pad : int
@@ -251,7 +254,7 @@ def fixed_window(receptive_field: Window, width: int, length: int | None = None)
     Parameters
     ----------
     receptive_field : Window
-        The layer's measured window (:attr:`keras_motifs.probe.LayerProbe.window`).
+        The layer's measured window (:attr:`keras_motifs.probe.layer.LayerProbe.window`).
     width : int
         Input positions to align.
     length : int, optional
@@ -315,11 +318,11 @@ def write_layer_motifs(
     model_path : str or PathLike
         A saved Keras model (``.keras``).
     data_path : str or PathLike
-        A dataset file (see :func:`keras_motifs.data.load_dataset`).
+        A dataset file (see :func:`keras_motifs.data.reader.load_dataset`).
     layers : sequence of str, optional
         Layer paths, names or indices, or ``["all"]`` for every convolution whose
         filters have a fixed window (see
-        :func:`keras_motifs.probe.readable_conv_layers`). Default is None: the
+        :func:`keras_motifs.probe.layer.readable_conv_layers`). Default is None: the
         first convolution.
     split : str
         Which sequences drive the filters. Default is "test".
@@ -338,7 +341,7 @@ def write_layer_motifs(
     list of Path
         The MEME files written.
     """
-    from keras_motifs.data import load_dataset
+    from keras_motifs.data.reader import load_dataset
 
     if (out is None) == (out_dir is None):
         raise KerasMotifsError("give exactly one of out (one layer) or out_dir")

@@ -5,7 +5,7 @@ it. Here each filter of a layer is ablated in turn (its activations replaced by 
 constant: their mean over the data, or zero) and the model's loss and AUROC are
 measured per class, on labelled data.
 
-Any layer that :mod:`keras_motifs.probe` can read, of any model it can read, is
+Any layer that :mod:`keras_motifs.probe.layer` can read, of any model it can read, is
 ablated the same way: one forward pass per batch records the output of every layer
 call that completes before the layer's feature map; then, per group of filters, the
 model runs again with those calls replaced by their recorded outputs (so the work
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import keras
 import numpy as np
@@ -28,8 +28,11 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
-from keras_motifs.fileio import atomic_file
-from keras_motifs.probe import LayerProbe, SequenceInputs, layer_paths, probe_layer, wrapped_calls
+from keras_motifs.io.files import atomic_file
+from keras_motifs.probe.calls import wrapped_calls
+from keras_motifs.probe.inputs import SequenceInputs
+from keras_motifs.probe.layer import LayerProbe, probe_layer
+from keras_motifs.probe.paths import layer_paths
 
 __all__ = ["ABLATIONS", "filter_importance", "write_importance"]
 
@@ -224,7 +227,7 @@ def filter_importance(
     Parameters
     ----------
     model : keras.Model
-        Any Keras model that :func:`keras_motifs.extract_filters` reads (Sequential,
+        Any Keras model that :func:`keras_motifs.filters.extract_filters` reads (Sequential,
         functional, subclassed, nested; several inputs), with one output of
         probabilities (sigmoid or softmax).
     x : array, list or dict of arrays
@@ -336,7 +339,7 @@ def write_importance(
     model_path : str or PathLike
         A saved Keras model (``.keras``), e.g. a run folder's ``model.keras``.
     data_path : str or PathLike
-        A dataset file (see :func:`keras_motifs.data.load_dataset`); its class names
+        A dataset file (see :func:`keras_motifs.data.reader.load_dataset`); its class names
         name the columns.
     out : str or PathLike
         The TSV file, written atomically: the columns of :func:`filter_importance`.
@@ -353,7 +356,7 @@ def write_importance(
     pandas.DataFrame
         The table written.
     """
-    from keras_motifs.data import load_dataset
+    from keras_motifs.data.reader import load_dataset
     from keras_motifs.filters import load_model
 
     dataset = load_dataset(data_path, splits=(split,))

@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import read_json
+from keras_motifs.io.files import read_json
 from keras_motifs.layers import ConvBlock
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "ArchitectureSpec",
     "ConvLayerSpec",
     "build_model",
-    "conv_layer_names",
     "get_spec",
     "load_spec",
     "receptive_fields",
@@ -102,7 +101,7 @@ class ArchitectureSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict, where: str = "architecture spec") -> "ArchitectureSpec":
+    def from_dict(cls, data: dict, where: str = "architecture spec") -> ArchitectureSpec:
         """Build and validate a spec from plain data (as read from JSON)."""
         if not isinstance(data, dict):
             raise KerasMotifsError(f"{where}: expected a JSON object, got {type(data).__name__}")
@@ -110,7 +109,8 @@ class ArchitectureSpec:
         layers = data.get("conv_layers")
         if not isinstance(layers, (list, tuple)) or not layers:
             raise KerasMotifsError(f"{where}: 'conv_layers' must be a non-empty list of conv layer objects")
-        conv_layers = tuple(_conv_layer_from_dict(layer, f"{where}: conv_layers[{i}]") for i, layer in enumerate(layers))
+        conv_layers = tuple(_conv_layer_from_dict(layer, f"{where}: conv_layers[{i}]")
+                            for i, layer in enumerate(layers))
         values = {key: value for key, value in data.items() if key != "conv_layers"}
         values.setdefault("name", "custom")
         spec = cls(conv_layers=conv_layers, **values)
@@ -160,7 +160,8 @@ def _check_types(spec: ArchitectureSpec, where: str) -> None:
         try:
             keras.activations.get(layer.activation)
         except (ValueError, TypeError):
-            raise KerasMotifsError(f"{where}: layer {i} activation {layer.activation!r} is not a Keras activation") from None
+            raise KerasMotifsError(
+                f"{where}: layer {i} activation {layer.activation!r} is not a Keras activation") from None
     positive_int(spec.dense_units, "dense_units")
     rate(spec.dense_dropout, "dense_dropout")
     if isinstance(spec.l2, bool) or not isinstance(spec.l2, (int, float)) or spec.l2 < 0:
@@ -344,11 +345,6 @@ def build_model(
     x = keras.layers.Dropout(spec.dense_dropout, name="dense_dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="sigmoid", kernel_regularizer=l2, name="output")(x)
     return keras.Model(inputs, outputs, name=spec.name)
-
-
-def conv_layer_names(model: keras.Model) -> list[str]:
-    """Return the names of a model's convolutional layers (ConvBlock or Conv1D), in order."""
-    return [layer.name for layer in model.layers if isinstance(layer, (ConvBlock, keras.layers.Conv1D))]
 
 
 @dataclass

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import atomic_file
+from keras_motifs.io.files import atomic_file
 
 __all__ = ["RELEASED_EPSILON", "RELEASED_NAMES", "port_checkpoint", "read_checkpoint", "released_model"]
 

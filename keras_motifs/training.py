@@ -1,10 +1,10 @@
-"""Training with the paper's protocol and test-set evaluation.
+"""Training with a protocol (:class:`keras_motifs.defaults.Protocol`) and test-set evaluation.
 
-Binary cross-entropy, Adam at an explicit learning rate (the paper states 3e-4;
-its released code effectively ran 1e-3), batch 100, early stopping on validation
-loss with the best weights kept, and optionally the learning rate cut when the
-validation loss stalls (:func:`protocol_callbacks`). Test metrics are AUROC and
-AUPR per class from scikit-learn.
+Binary cross-entropy, Adam at the protocol's learning rate (the paper states 3e-4;
+its released code effectively ran 1e-3), early stopping on what the protocol monitors
+with the best weights kept, and optionally the learning rate cut when that value
+stalls (:func:`protocol_callbacks`). Test metrics are AUROC and AUPR per class from
+scikit-learn.
 """
 
 from __future__ import annotations
@@ -12,23 +12,19 @@ from __future__ import annotations
 import csv
 import os
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np
 
 from keras_motifs import __version__
 from keras_motifs.callbacks import MotifMatchCallback
-from keras_motifs.data import Dataset
-from keras_motifs.defaults import PAPER
+from keras_motifs.data.dataset import Dataset
+from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, MONITORS, PAPER, Protocol
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.fileio import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
-from keras_motifs.jaspar import DEFAULT_RELEASE
+from keras_motifs.io.files import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
+from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
-from keras_motifs.runfolder import RunFolder
-
-#: Values early stopping can watch, and whether higher is better.
-MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 
 
 def check_compatible(model: keras.Model, dataset: Dataset) -> None:
@@ -99,36 +95,27 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, class_names: Sequ
     return {"auroc": auroc, "aupr": aupr, "mean_auroc": mean(auroc), "mean_aupr": mean(aupr)}
 
 
-def protocol_callbacks(
-    patience: int = PAPER.patience,
-    monitor: str = PAPER.monitor,
-    min_delta: float = PAPER.min_delta,
-    lr_patience: int = PAPER.lr_patience,
-    lr_factor: float = PAPER.lr_factor,
-) -> list[keras.callbacks.Callback]:
+def protocol_callbacks(protocol: Protocol = PAPER) -> list[keras.callbacks.Callback]:
     """The Keras callbacks of a training protocol.
 
     Parameters
     ----------
-    patience : int
-        Epochs without improvement of ``monitor`` before training stops; the best
-        epoch's weights are restored. Default is 20.
-    monitor : str
-        ``"val_loss"`` (lower is better), ``"val_auroc"`` or ``"val_aupr"``
-        (higher is better). Default is "val_loss".
-    min_delta : float
-        Smallest change that counts as an improvement. Default is 0.0.
-    lr_patience : int
-        Epochs without improvement before the learning rate is multiplied by
-        ``lr_factor`` (``ReduceLROnPlateau``); 0 keeps it constant. Default is 0.
-    lr_factor : float
-        Default is 0.2.
+    protocol : Protocol
+        Its ``patience`` (epochs without improvement of ``monitor`` before training
+        stops; the best epoch's weights are restored), ``monitor`` (``"val_loss"``,
+        lower is better, ``"val_auroc"`` or ``"val_aupr"``, higher is better),
+        ``min_delta`` (the smallest change that counts as an improvement),
+        ``lr_patience`` (epochs without improvement before the learning rate is
+        multiplied by ``lr_factor``, ``ReduceLROnPlateau``; 0 keeps it constant).
+        Default is the paper's (:data:`keras_motifs.defaults.PAPER`).
 
     Returns
     -------
     list of keras.callbacks.Callback
         ``EarlyStopping``, then ``ReduceLROnPlateau`` when ``lr_patience`` > 0.
     """
+    patience, monitor, min_delta = protocol.patience, protocol.monitor, protocol.min_delta
+    lr_patience, lr_factor = protocol.lr_patience, protocol.lr_factor
     if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
         raise KerasMotifsError(f"patience must be an integer >= 0, got {patience!r}")
     if isinstance(lr_patience, bool) or not isinstance(lr_patience, int) or lr_patience < 0:
@@ -151,19 +138,12 @@ def protocol_callbacks(
 def fit(
     model: keras.Model,
     dataset: Dataset,
-    epochs: int = PAPER.epochs,
-    patience: int = PAPER.patience,
-    learning_rate: float = PAPER.lr,
-    batch_size: int = PAPER.batch_size,
+    protocol: Protocol = PAPER,
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = "auto",
-    monitor: str = PAPER.monitor,
-    min_delta: float = PAPER.min_delta,
-    lr_patience: int = PAPER.lr_patience,
-    lr_factor: float = PAPER.lr_factor,
 ) -> keras.callbacks.History:
-    """Compile and train a model with early stopping on validation loss, best weights kept.
+    """Compile and train a model with a protocol's early stopping, best weights kept.
 
     Parameters
     ----------
@@ -171,24 +151,17 @@ def fit(
         Model to train, e.g. from :func:`keras_motifs.models.build_model`.
     dataset : Dataset
         Data with train and valid splits.
-    epochs : int
-        Maximum number of epochs. Default is 100.
-    patience : int
-        Epochs without a lower validation loss before stopping. Default is 20.
-    learning_rate : float
-        Adam's learning rate. Default is 3e-4 (the paper's stated value).
-    batch_size : int
-        Batch size. Default is 100.
+    protocol : Protocol
+        Most epochs, Adam's learning rate, batch size, and what early stopping and the
+        learning-rate schedule watch (:func:`protocol_callbacks`). Default is the
+        paper's (:data:`keras_motifs.defaults.PAPER`: up to 100 epochs at 3e-4, batch
+        100, patience 20 on the validation loss, a constant rate).
     seed : int
         Seeds Keras (weights, dropout, shuffling). Default is 0.
     callbacks : sequence of keras.callbacks.Callback
         More callbacks, e.g. :class:`keras_motifs.callbacks.MotifMatchCallback`.
     verbose : int or str
         Keras verbosity. Default is "auto".
-    monitor, min_delta, lr_patience, lr_factor
-        What early stopping watches and the learning-rate schedule, see
-        :func:`protocol_callbacks`. Default is the paper's: validation loss, a
-        constant rate.
 
     Returns
     -------
@@ -196,27 +169,27 @@ def fit(
         With ``best_epoch``: the epoch whose weights early stopping kept (0-based), as
         ``keras.callbacks.EarlyStopping`` counted it.
     """
-    for value, name in ((epochs, "epochs"), (batch_size, "batch_size")):
+    for value, name in ((protocol.epochs, "epochs"), (protocol.batch_size, "batch_size")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise KerasMotifsError(f"{name} must be a positive integer, got {value!r}")
-    if not learning_rate > 0:
-        raise KerasMotifsError(f"learning rate must be positive, got {learning_rate!r}")
+    if not protocol.lr > 0:
+        raise KerasMotifsError(f"learning rate must be positive, got {protocol.lr!r}")
     check_compatible(model, dataset)
     if len(dataset.x["valid"]) == 0:
         raise KerasMotifsError(f"{dataset.path or 'dataset'}: the validation split is empty")
-    protocol = protocol_callbacks(patience, monitor, min_delta, lr_patience, lr_factor)
+    watching = protocol_callbacks(protocol)
     keras.utils.set_random_seed(seed)
-    compile_model(model, learning_rate)
+    compile_model(model, protocol.lr)
     history = model.fit(
         dataset.x["train"],
         dataset.y["train"],
         validation_data=(dataset.x["valid"], dataset.y["valid"]),
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=[*protocol, *callbacks],
+        epochs=protocol.epochs,
+        batch_size=protocol.batch_size,
+        callbacks=[*watching, *callbacks],
         verbose=verbose,
     )
-    early_stopping = protocol[0]
+    early_stopping = watching[0]
     history.best_epoch = early_stopping.best_epoch  # the model's weights are this epoch's
     return history
 
@@ -272,22 +245,15 @@ def train_run(
     dataset: Dataset,
     arch: str | ArchitectureSpec,
     out_dir: str | os.PathLike,
-    epochs: int = PAPER.epochs,
-    patience: int = PAPER.patience,
-    learning_rate: float = PAPER.lr,
-    batch_size: int = PAPER.batch_size,
+    protocol: Protocol = PAPER,
     seed: int = 0,
     trial: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     overwrite: bool = False,
     verbose: int | str = "auto",
     motif_every: int = 0,
-    jaspar_release: str = DEFAULT_RELEASE,
-    engine: str = "memelite",
-    monitor: str = PAPER.monitor,
-    min_delta: float = PAPER.min_delta,
-    lr_patience: int = PAPER.lr_patience,
-    lr_factor: float = PAPER.lr_factor,
+    jaspar_release: str = JASPAR_RELEASE,
+    engine: str = ENGINE,
     require_gpu: bool = False,
 ) -> dict:
     """Build, train and evaluate one architecture; write a trained-run folder.
@@ -298,13 +264,13 @@ def train_run(
     Parameters
     ----------
     dataset : Dataset
-        Data, e.g. from :func:`keras_motifs.data.load_dataset`.
+        Data, e.g. from :func:`keras_motifs.data.reader.load_dataset`.
     arch : str or ArchitectureSpec
         Registry name or spec.
     out_dir : str or PathLike
         The run folder to create.
-    epochs, patience, learning_rate, batch_size, seed, monitor, min_delta, lr_patience, lr_factor
-        See :func:`fit`.
+    protocol, seed
+        See :func:`fit`; ``config.json`` records every field of the protocol.
     trial : int
         Trial number, recorded in the config. Default is 0.
     callbacks : sequence of keras.callbacks.Callback
@@ -338,13 +304,9 @@ def train_run(
     model = build_model(spec, input_length=dataset.input_length, num_classes=dataset.num_classes)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
         start = time.monotonic()
-        history = fit(
-            model, dataset, epochs=epochs, patience=patience, learning_rate=learning_rate,
-            batch_size=batch_size, seed=seed, callbacks=callbacks, verbose=verbose, monitor=monitor,
-            min_delta=min_delta, lr_patience=lr_patience, lr_factor=lr_factor,
-        )
+        history = fit(model, dataset, protocol, seed=seed, callbacks=callbacks, verbose=verbose)
         fit_seconds = time.monotonic() - start
-        metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, batch_size)
+        metrics = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names, protocol.batch_size)
         folder = RunFolder(tmp)
         with scratch_directory(folder.model) as scratch, temporaries_in(scratch):  # Keras' assets folder
             model.save(folder.model)
@@ -354,7 +316,7 @@ def train_run(
                 epoch_logs.setdefault(epoch, {}).update(values)
         write_history(history, folder.history, epoch_logs)
         write_json(folder.metrics, metrics)
-        watched = history.history[monitor]
+        watched = history.history[protocol.monitor]
         write_json(
             folder.config,
             {
@@ -362,16 +324,16 @@ def train_run(
                 "spec": spec.to_dict(),
                 "trial": trial,
                 "seed": seed,
-                "epochs": epochs,
+                "epochs": protocol.epochs,
                 "epochs_run": len(watched),
                 "best_epoch": history.best_epoch,
-                "patience": patience,
-                "monitor": monitor,
-                "min_delta": min_delta,
-                "learning_rate": learning_rate,
-                "lr_patience": lr_patience,
-                "lr_factor": lr_factor,
-                "batch_size": batch_size,
+                "patience": protocol.patience,
+                "monitor": protocol.monitor,
+                "min_delta": protocol.min_delta,
+                "learning_rate": protocol.lr,  # the protocol's lr, under the name config.json has always used
+                "lr_patience": protocol.lr_patience,
+                "lr_factor": protocol.lr_factor,
+                "batch_size": protocol.batch_size,
                 # as given: a resolved link would record another pipeline task's work folder
                 "data": str(dataset.path) if dataset.path else None,
                 "data_source": dataset.source,

@@ -8,7 +8,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-from keras_motifs.data import simulate, write_dataset  # noqa: E402
+from keras_motifs.data.synthetic import simulate  # noqa: E402
+from keras_motifs.data.writer import write_dataset
 
 
 def pytest_configure(config):

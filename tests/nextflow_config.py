@@ -63,7 +63,7 @@ REPORTED = ("container", "containerOptions", "engine", "runOptions", "accelerato
             "executor")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _processes(root: Path) -> dict[str, dict]:
     """Every process of ``root``'s scripts by name, as ``nextflow_lang.parse_project`` reports it."""
     files = parse_project(root)["files"]

@@ -14,20 +14,22 @@ PACKAGE = Path(__file__).parents[1] / "keras_motifs"
 
 SCRIPT = """
 import keras, numpy as np
-from keras_motifs.data import simulate
+from keras_motifs.data.synthetic import simulate
 from keras_motifs.models import build_model
+from keras_motifs.defaults import Protocol
 from keras_motifs.training import fit
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.filters import extract_filters
 assert keras.backend.backend() == "{backend}"
 data = simulate(num_seqs=200, seed=1)
-history = fit(build_model("cnn-25"), data, epochs=1, callbacks=[MotifMatchCallback.for_dataset(data)], verbose=0)
+history = fit(build_model("cnn-25"), data, Protocol(epochs=1, patience=20, lr=3e-4), callbacks=[MotifMatchCallback.for_dataset(data)],
+              verbose=0)
 assert 0 <= history.history["motif_match_frac"][0] <= 1
 assert extract_filters(build_model("cnn-1"), data.x["test"], layer="conv2").window == 23
 from keras_motifs.importance import filter_importance
 table = filter_importance(history.model, data.x["test"], data.y["test"], class_names=data.class_names)
 assert len(table) == 30 and np.isfinite(table["importance"]).all()
-from keras_motifs.probe import describe_model
+from keras_motifs.probe.describe import describe_model
 rows = {{row.path: row for row in describe_model(build_model("cnn-1")).layers}}
 assert rows["conv2"].readable and rows["conv2"].window.width == 23 and not rows["conv2/conv2_pool"].readable
 """
@@ -40,7 +42,7 @@ READS_TF1_CHECKPOINTS = "released.py"
 
 
 def test_package_never_imports_tensorflow():
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):  # the subpackages' modules too
         imports = re.findall(r"^(\s*)(?:import|from)\s+tensorflow", path.read_text(), re.M)
         if path.name == READS_TF1_CHECKPOINTS:
             assert imports and all(indent for indent in imports), f"{path.name}: TensorFlow only inside a function"

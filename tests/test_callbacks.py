@@ -68,7 +68,7 @@ def test_hooks_reset_state_and_skipped_epochs_do_not_count_for_early_stopping(sm
     stopper = keras.callbacks.EarlyStopping(monitor="motif_gt_frac", mode="max", patience=1)
     callback.set_model(model)
     stopper.set_model(_StubModel())
-    for run in range(2):  # one instance, two fits
+    for _ in range(2):  # one instance, two fits
         callback.on_train_begin()
         stopper.on_train_begin()
         assert callback.scores == [] and callback.epoch_logs == {} and callback.final_score is None

@@ -145,7 +145,7 @@ def test_encode_command(tmp_path, capsys):
     status, out, err = run(["encode", "--fasta", tmp_path / "seqs.fa", "--labels", tmp_path / "labels.tsv",
                             "--out", tmp_path / "d.h5", "--split", "0.6,0.2,0.2"], capsys)
     assert status == 0, err
-    from keras_motifs.data import load_dataset
+    from keras_motifs.data.reader import load_dataset
 
     data = load_dataset(tmp_path / "d.h5")
     assert data.class_names == ["CTCF"] and data.x["train"].shape == (6, 20, 4)

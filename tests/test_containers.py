@@ -21,7 +21,7 @@ REQUIREMENTS = ROOT / "containers" / "requirements.txt"
 # A slim CPython base pinned by its content digest, never by a tag alone.
 BASE = re.compile(r"python:3\.\d+-slim(?:-[a-z]+)?@sha256:[0-9a-f]{64}")
 PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extras>[A-Za-z0-9._,-]+)\])?==(?P<version>\S+)")
-WARM_UP = "from keras_motifs.tomtom import tomtom"
+WARM_UP = "from keras_motifs.motifs.tomtom import tomtom"
 
 
 def _normalize(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Tests of keras_motifs.deepsea on tiny fabricated DeepSEA bundles of both MATLAB flavours."""
+"""Tests of keras_motifs.data.deepsea on tiny fabricated DeepSEA bundles of both MATLAB flavours."""
 
 import json
 import re
@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 import scipy.io
 
-from keras_motifs import deepsea, matfile
-from keras_motifs.data import load_dataset
-from keras_motifs.deepsea import PAPER_CLASS_INDICES, convert_deepsea
+from keras_motifs.data import deepsea
+from keras_motifs.data.deepsea import PAPER_CLASS_INDICES, convert_deepsea
+from keras_motifs.data.reader import load_dataset
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
-from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS
+from keras_motifs.io import matfile
+from keras_motifs.motifs.jaspar import PAPER_GROUND_TRUTH_IDS
 
 # The tiny bundles leave most of the 12 classes without positives: that warning is tested once.
 pytestmark = pytest.mark.filterwarnings("ignore::keras_motifs.errors.KerasMotifsWarning")

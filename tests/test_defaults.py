@@ -6,7 +6,7 @@ import inspect
 from keras_motifs import defaults
 from keras_motifs.cli import build_parser
 from keras_motifs.defaults import PAPER, QUICK
-from keras_motifs.experiment import PROFILES, Sweep, resolve_sweep
+from keras_motifs.sweep.settings import PROFILES, Sweep, resolve_sweep
 
 PROTOCOL_FIELDS = [f.name for f in dataclasses.fields(PAPER)]
 
@@ -30,21 +30,18 @@ def test_train_command_and_functions_default_to_the_papers_protocol():
 
     train = _subcommand("train")
     assert {name: train.get_default(name) for name in PROTOCOL_FIELDS} == PAPER.as_dict()
-    for function in (fit, train_run):
-        parameters = inspect.signature(function).parameters
-        spelled = {"lr": "learning_rate"}
-        assert {name: parameters[spelled.get(name, name)].default for name in PROTOCOL_FIELDS} == PAPER.as_dict()
+    for function in (fit, train_run):  # the protocol is one argument, the paper's by default
+        assert inspect.signature(function).parameters["protocol"].default is PAPER
 
 
 def test_data_and_tomtom_defaults():
-    from keras_motifs.data import simulate
-    from keras_motifs.jaspar import DEFAULT_RELEASE
-    from keras_motifs.tomtom import tomtom
+    from keras_motifs.data.synthetic import simulate
+    from keras_motifs.motifs.tomtom import tomtom
 
     simulate_defaults = inspect.signature(simulate).parameters
     assert (simulate_defaults["num_seqs"].default, simulate_defaults["length"].default) == (
         defaults.NUM_SEQS, defaults.LENGTH)
-    assert DEFAULT_RELEASE == defaults.JASPAR_RELEASE == _subcommand("simulate").get_default("jaspar_release")
+    assert defaults.JASPAR_RELEASE == _subcommand("simulate").get_default("jaspar_release")
     assert _subcommand("simulate").get_default("num_seqs") == defaults.NUM_SEQS
     assert inspect.signature(tomtom).parameters["thresh"].default == defaults.EVALUE_THRESHOLD
     assert _subcommand("tomtom").get_default("thresh") == _subcommand("score").get_default("thresh") == \

@@ -1,4 +1,4 @@
-"""Tests of keras_motifs.encode: FASTA + labels table -> dataset file."""
+"""Tests of keras_motifs.data.encode: FASTA + labels table -> dataset file."""
 
 import json
 
@@ -6,10 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-from keras_motifs.data import load_dataset
-from keras_motifs.encode import encode_fasta, read_labels
+from keras_motifs.data.encode import encode_fasta, read_labels
+from keras_motifs.data.reader import load_dataset
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.jaspar import class_motif_ids_for
+from keras_motifs.motifs.jaspar import class_motif_ids_for
 
 A, C, G, T = np.eye(4, dtype=np.float32)
 Z = np.zeros(4, dtype=np.float32)

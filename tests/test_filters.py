@@ -6,11 +6,11 @@ import pytest
 
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.filters import extract_filters, write_layer_motifs
-from keras_motifs.scoring import read_filter_ids
-from keras_motifs.jaspar import PAPER_TFS, get_motif
 from keras_motifs.models import build_model
-from keras_motifs.motifs import read_meme
-from keras_motifs.tomtom import load_database, tomtom
+from keras_motifs.motifs.jaspar import PAPER_TFS, get_motif, load_database
+from keras_motifs.motifs.meme import read_meme
+from keras_motifs.motifs.scoring import read_filter_ids
+from keras_motifs.motifs.tomtom import tomtom
 
 PLANTED = [get_motif(matrix_id) for matrix_id in PAPER_TFS.values()]
 
@@ -33,7 +33,7 @@ def planted_model(width=19, dead_filter=False):
 
 @pytest.fixture(scope="module")
 def sequences():
-    from keras_motifs.data import simulate
+    from keras_motifs.data.synthetic import simulate
 
     return simulate(num_seqs=1500, seed=5).x["train"]
 
@@ -125,7 +125,8 @@ def test_write_layer_motifs_for_every_layer(tmp_path, small_dataset_file):
 
 
 def test_readable_layers_stop_at_the_first_pool():
-    from keras_motifs.probe import SequenceInputs, readable_conv_layers, random_sequences
+    from keras_motifs.probe.inputs import SequenceInputs, random_sequences
+    from keras_motifs.probe.layer import readable_conv_layers
 
     for arch, readable in (("cnn-25", ["conv1"]), ("cnn-1", ["conv1", "conv2"]),
                            ("cnn-1-1-100", ["conv1", "conv2", "conv3"])):
@@ -180,7 +181,7 @@ def test_cli_filters_window_sets_every_layers_width(tmp_path, small_dataset_file
 
 def test_an_uninformative_filter_is_left_out_of_tomtom_but_counts_in_the_fractions(tmp_path):
     from keras_motifs.filters import LayerFilters, write_filter_table
-    from keras_motifs.scoring import score_tomtom
+    from keras_motifs.motifs.scoring import score_tomtom
 
     gata = get_motif("MA0035.3").ppm
     flat = np.full((19, 4), 0.25)  # never above 0.5 bits: the released clip_filters kept it whole

@@ -12,7 +12,7 @@ import pytest
 
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.importance import filter_importance
-from keras_motifs.jaspar import PAPER_TFS, get_motif
+from keras_motifs.motifs.jaspar import PAPER_TFS, get_motif
 
 WIDTH = 19
 

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.jaspar import PAPER_GROUND_TRUTH_IDS, PAPER_TFS, base_id, get_motif, ground_truth_ids, load_jaspar
+from keras_motifs.motifs.jaspar import (
+    PAPER_GROUND_TRUTH_IDS,
+    PAPER_TFS,
+    base_id,
+    get_motif,
+    ground_truth_ids,
+    load_jaspar,
+)
 
 
 def test_jaspar_2016_core_vertebrates():

@@ -8,7 +8,7 @@ import pytest
 
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.layers import ConvBlock
-from keras_motifs.models import ARCHITECTURES, build_model, conv_layer_names, get_spec, load_spec, receptive_fields
+from keras_motifs.models import ARCHITECTURES, build_model, get_spec, load_spec, receptive_fields
 
 # name -> (first filters, first width, (pool, stride) per conv layer, second width)
 PAPER = {
@@ -44,7 +44,7 @@ def test_registry_holds_every_paper_architecture():
 def test_every_architecture_builds_with_documented_shapes(name):
     filters, width, pools, width2 = PAPER[name]
     model = build_model(name)
-    blocks = [model.get_layer(n) for n in conv_layer_names(model)]
+    blocks = [layer for layer in model.layers if isinstance(layer, ConvBlock)]
     assert [b.name for b in blocks] == [f"conv{i}" for i in range(1, len(pools) + 1)]
     assert [(b.pool_size, b.strides) for b in blocks] == pools
     assert blocks[0].conv.kernel.shape == (width, 4, filters)

@@ -1,4 +1,4 @@
-"""Tests of keras_motifs.motifs: information, trimming, reverse complement, consensus, MEME format."""
+"""Tests of keras_motifs.motifs.ppm: information, trimming, reverse complement, consensus, MEME format."""
 
 import re
 
@@ -7,18 +7,9 @@ import pytest
 from test_tomtom import cli_error
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.jaspar import load_jaspar
-from keras_motifs.motifs import (
-    Motif,
-    as_ppm,
-    consensus,
-    information_content,
-    read_meme,
-    reverse_complement,
-    trim,
-    write_meme,
-)
-
+from keras_motifs.motifs.jaspar import load_jaspar
+from keras_motifs.motifs.meme import read_meme, write_meme
+from keras_motifs.motifs.ppm import Motif, as_ppm, consensus, information_content, reverse_complement, trim
 
 FLAT = [0.25, 0.25, 0.25, 0.25]
 

@@ -7,7 +7,6 @@ Nextflow's sources and docs (cited in tests/nextflow_config.groovy). All queries
 from __future__ import annotations
 
 import pytest
-
 from nextflow_config import evaluate, process_labels
 from nextflow_lang import find_jar, java_available
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from keras_motifs import numba_cache
-from keras_motifs.numba_cache import CACHE_DIR_VARIABLE, ensure_writable_cache
+from keras_motifs.motifs.numba_cache import CACHE_DIR_VARIABLE, ensure_writable_cache
 
 
 @pytest.fixture
@@ -124,7 +124,7 @@ def test_tomtom_prepares_the_cache_before_memelite_is_imported():
     code = (
         "import sys\n"
         "import numpy as np\n"
-        "import keras_motifs.tomtom as tomtom_module\n"
+        "import keras_motifs.motifs.tomtom as tomtom_module\n"
         "from keras_motifs.motifs import Motif\n"
         "def prepared():\n"
         "    sys.exit(42 if 'memelite' not in sys.modules else 1)\n"

@@ -3,7 +3,7 @@
 Nextflow does not run here, so nothing is executed: the pipeline is parsed with Nextflow's
 own language-server parser, its modules are checked against nf-core's layout (meta.yml
 against each process's declarations, nf-test stub tests, conf/modules.config), its command
-lines against the keras-motifs CLI, its published layout against keras_motifs.runfolder and
+lines against the keras-motifs CLI, its published layout against keras_motifs.io.runfolder and
 its schema against its params (the params as tests/nextflow_config.py evaluates the config).
 What each profile and label gives a task: tests/test_profiles.py. The container recipes:
 tests/test_containers.py. Running it for real is `nextflow run . -profile test,docker`
@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from nextflow_config import task_settings_many
 from nextflow_lang import find_jar, java_available, parse_project
 
@@ -73,7 +72,7 @@ def _block(text: str, opener: str) -> str:
     raise AssertionError(f"unbalanced braces after '{opener}'")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _evaluated_config() -> tuple[dict, dict]:
     """A task's settings with no profile and with ``test``, as Nextflow evaluates the config."""
     if not java_available() or find_jar() is None:
@@ -497,13 +496,13 @@ def test_params_are_validated_before_any_task():
     assert re.search(r"failUnrecognisedParams\s*=\s*true", CONFIG.read_text())
 
 
-#: A run's folder as the modules write it: keras_motifs.runfolder.run_path of the task's meta.
+#: A run's folder as the modules write it: keras_motifs.io.runfolder.run_path of the task's meta.
 RUN_DIR = "runs/${meta.arch}/trial${meta.trial}"
 
 
 def test_modules_write_the_run_folder_layout_of_the_package():
-    """Every run file a module declares is where keras_motifs.runfolder says, and every kind is produced."""
-    from keras_motifs import runfolder
+    """Every run file a module declares is where keras_motifs.io.runfolder says, and every kind is produced."""
+    from keras_motifs.io import runfolder
 
     assert str(runfolder.run_path("", "${meta.arch}", "${meta.trial}")) == RUN_DIR
     motif_names = {f"{runfolder.MOTIFS}/{stem}{suffix}" for suffix in runfolder.LAYER_SUFFIXES.values()
@@ -539,7 +538,7 @@ def _declarations(section: str) -> list[tuple[list[str], str | None]]:
             continue
         emit = re.search(r"emit:\s*(\w+)", line)
         elements = []
-        for kind, arg in re.findall(r"\b(val|path)\s*\(?\s*(\"[^\"]*\"|'[^']*'|\w+)", line):
+        for _kind, arg in re.findall(r"\b(val|path)\s*\(?\s*(\"[^\"]*\"|'[^']*'|\w+)", line):
             elements.append(re.sub(r"\$\{[^}]+\}", "*", arg.strip("\"'")))
         found.append((elements, emit.group(1) if emit else None))
     return found
@@ -641,7 +640,7 @@ def test_every_process_has_a_publish_dir_and_only_params_in_ext_args():
 
 
 def test_run_steps_publish_their_pieces_into_the_run_folder_layout():
-    from keras_motifs import runfolder
+    from keras_motifs.io import runfolder
 
     for name in RUN_STEPS:
         (publish,) = publish_dirs(name)

@@ -17,9 +17,11 @@ import pytest
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.filters import extract_filters
-from keras_motifs.jaspar import get_motif
 from keras_motifs.layers import ConvBlock
-from keras_motifs.probe import Window, describe_model, find_layer, layer_paths
+from keras_motifs.motifs.jaspar import get_motif
+from keras_motifs.probe.describe import describe_model
+from keras_motifs.probe.paths import find_layer, layer_paths
+from keras_motifs.probe.window import Window
 
 L = 100
 MOTIF = get_motif("MA0052")  # MEF2A, 12 columns

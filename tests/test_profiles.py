@@ -13,9 +13,17 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from nextflow_config import (COMBINATIONS, ROOT, TABLE_BEGIN, TABLE_END, TABLE_PARAMS, evaluate, process_labels,
-                             profile_table, table_queries)
+from nextflow_config import (
+    COMBINATIONS,
+    ROOT,
+    TABLE_BEGIN,
+    TABLE_END,
+    TABLE_PARAMS,
+    evaluate,
+    process_labels,
+    profile_table,
+    table_queries,
+)
 from nextflow_lang import find_jar, java_available
 
 #: The exit codes conf/base.config retries (killed by a signal, connection reset, SLURM's 175).

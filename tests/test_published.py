@@ -1,10 +1,10 @@
-"""The paper's published figures (keras_motifs.published)."""
+"""The paper's published figures (keras_motifs.report.published)."""
 
 import pytest
 
-from keras_motifs.experiment import readable_layers
 from keras_motifs.models import get_spec
-from keras_motifs.published import METRICS, PUBLISHED, published_figures
+from keras_motifs.report.published import METRICS, PUBLISHED, published_figures
+from keras_motifs.sweep.steps import readable_layers
 
 
 @pytest.mark.parametrize("arch, layer", sorted(PUBLISHED))

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from nextflow_lang import find_jar, java_available
 from rehearsal import PROCESSES, ROOT, RUN_STEPS, Rehearsal, Task, TaskFailed, stage_names
 
-from keras_motifs.motifs import write_meme
-from keras_motifs.runfolder import LAYER_SUFFIXES, RunFolder
-from keras_motifs.tomtom import meme_tomtom_command
+from keras_motifs.io.runfolder import LAYER_SUFFIXES, RunFolder
+from keras_motifs.motifs.meme import write_meme
+from keras_motifs.motifs.tomtom import meme_tomtom_command
 
 
 @pytest.fixture(scope="module")

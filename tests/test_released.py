@@ -11,12 +11,7 @@ import pytest
 from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
-from keras_motifs.released import (
-    RELEASED_EPSILON,
-    port_checkpoint,
-    read_checkpoint,
-    released_model,
-)
+from keras_motifs.released import RELEASED_EPSILON, port_checkpoint, read_checkpoint, released_model
 
 tf = pytest.importorskip("tensorflow")
 

@@ -1,4 +1,4 @@
-"""Tests of keras_motifs.report on hand-made run folders (no training)."""
+"""Tests of keras_motifs.report.write on hand-made run folders (no training)."""
 
 import json
 import re
@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from keras_motifs.errors import KerasMotifsError
-from keras_motifs.report import RUN_COLUMNS, TABLE_COLUMNS, read_runs, summary_table, write_report
+from keras_motifs.report.runs import RUN_COLUMNS, read_runs
+from keras_motifs.report.tables import TABLE_COLUMNS, summary_table
+from keras_motifs.report.write import write_report
 
 MEME_HEADER = """MEME version 4
 
@@ -241,12 +243,12 @@ def test_a_refused_report_leaves_nothing_behind(sweep, tmp_path, capsys):
 
 
 def test_a_report_that_fails_while_writing_removes_the_folder_it_created(sweep, tmp_path, monkeypatch):
-    import keras_motifs.report as report
+    import keras_motifs.report.write as report
 
     def full_disk(*args, **kwargs):
         raise KerasMotifsError(f"{tmp_path / 'report' / 'report.html'}: no space left on device")
 
-    monkeypatch.setattr(report, "_write_html", full_disk)
+    monkeypatch.setattr(report, "write_html", full_disk)
     with pytest.raises(KerasMotifsError, match="no space left"):
         write_report(sweep, tmp_path / "report")
     assert not (tmp_path / "report").exists()
@@ -276,7 +278,7 @@ def _training_config(run, **fields):
 
 
 def test_a_run_stopped_at_the_cap_while_improving_is_flagged(tmp_path):
-    from keras_motifs.report import training_flags
+    from keras_motifs.report.runs import training_flags
 
     capped = make_run(tmp_path, "capped", "cnn-25", 0, [25, 4], 0.95, 0.8, {"conv1": (1.0, 0.9)})
     converged = make_run(tmp_path, "converged", "cnn-10", 0, [10, 4], 0.95, 0.8, {"conv1": (1.0, 0.9)})
@@ -309,7 +311,7 @@ def test_a_run_far_below_the_others_is_flagged(tmp_path):
 
 
 def test_run_folder_layout_round_trips_every_file(tmp_path):
-    from keras_motifs.runfolder import LAYER_SUFFIXES, RunFolder, layer_of
+    from keras_motifs.io.runfolder import LAYER_SUFFIXES, RunFolder, layer_of
 
     run = RunFolder(tmp_path / "run")
     assert [p.name for p in (run.model, run.config, run.metrics, run.history)] == [
@@ -326,7 +328,7 @@ def test_run_folder_layout_round_trips_every_file(tmp_path):
 
 def _logo_grids(tmp_path):
     """Five grids of 3, 7, 2, 6 and 3 logos (three shapes), each to its own file in ``tmp_path``."""
-    from keras_motifs.logos import FilterLogo, LogoGrid
+    from keras_motifs.report.logos import FilterLogo, LogoGrid
 
     rng = np.random.default_rng(1)
     grids = []
@@ -344,7 +346,7 @@ def test_logo_letters_are_logomakers_glyphs():
     import logomaker
     from matplotlib.figure import Figure
 
-    from keras_motifs.logos import _letters
+    from keras_motifs.report.logos import _letters
 
     ppm = np.array([[0.7, 0.1, 0.15, 0.05], [0.25] * 4, [0.01, 0.02, 0.03, 0.94], [0.4, 0.3, 0.2, 0.1],
                     [0.0, 0.0, 1.0, 0.0], [0.3, 0.24, 0.26, 0.2]])
@@ -365,7 +367,7 @@ def test_logo_letters_are_logomakers_glyphs():
 
 def test_logo_letters_of_equal_height_stack_in_acgt_order():
     """Ties are stacked the same on every machine (numpy's default sort may swap them)."""
-    from keras_motifs.logos import _letters
+    from keras_motifs.report.logos import _letters
 
     letters = _letters(np.array([[0.5, 0.5, 0.0, 0.0]]))
     bottom, top = letters.get_paths()
@@ -378,7 +380,7 @@ def test_logo_grid_titles_frames_and_ticks(tmp_path):
     """Five logos a row, titled with the filter and its hit; green frames on ground truth; bits on the left."""
     from PIL import Image
 
-    from keras_motifs.logos import _DIGEST_FIELD, _GridFigure
+    from keras_motifs.report.logos import _DIGEST_FIELD, _GridFigure
 
     grid, _ = _logo_grids(tmp_path)[1]  # 7 logos
     figure = _GridFigure(2, 5, 110)
@@ -433,7 +435,7 @@ def test_logo_grids_are_reused_while_their_inputs_are_unchanged(sweep, tmp_path,
 
 def test_logo_grids_are_the_same_drawn_here_or_in_processes(tmp_path):
     """Deterministic images: the same bytes from one process (figures reused) and from two (each its share)."""
-    from keras_motifs.logos import _Painter, draw_grids, grid_digest
+    from keras_motifs.report.logos import _Painter, draw_grids, grid_digest
 
     (tmp_path / "here").mkdir()
     (tmp_path / "processes").mkdir()
@@ -444,7 +446,7 @@ def test_logo_grids_are_the_same_drawn_here_or_in_processes(tmp_path):
         assert path.read_bytes() == (tmp_path / "processes" / path.name).read_bytes(), path.name
     # a figure filled with 6 logos, then 7 (one cell on again), draws what a new one does
     painter = _Painter(110)
-    for grid, path in [grids[3], grids[1]]:
+    for grid, _ in [grids[3], grids[1]]:
         painter.draw(grid, tmp_path / "reused.png", grid_digest(grid, 110))
     assert (tmp_path / "reused.png").read_bytes() == grids[1][1].read_bytes()
     # and again, nothing to draw: every image is copied from the first folder
@@ -454,7 +456,7 @@ def test_logo_grids_are_the_same_drawn_here_or_in_processes(tmp_path):
 
 
 def test_an_error_in_a_drawing_process_is_raised_in_the_caller(tmp_path):
-    from keras_motifs.logos import draw_grids
+    from keras_motifs.report.logos import draw_grids
 
     grids = _logo_grids(tmp_path)
     grids[1] = (grids[1][0], tmp_path / "missing" / "grid1.png")
@@ -465,7 +467,7 @@ def test_an_error_in_a_drawing_process_is_raised_in_the_caller(tmp_path):
 def test_summary_figures_of_a_layer():
     import pandas as pd
 
-    from keras_motifs.report import importance_summary
+    from keras_motifs.report.runs import importance_summary
 
     table = pd.DataFrame({"filter": ["filter0", "filter1", "filter2", "filter3"],
                           "importance": [0.3, 0.1, 0.1, -0.02],
@@ -481,7 +483,8 @@ def test_summary_figures_of_a_layer():
 
 
 def test_importance_orders_logos_and_gives_the_heatmap_and_two_figures(tmp_path):
-    from keras_motifs.report import _logo_grid, _read_run
+    from keras_motifs.report.figures import logo_grid
+    from keras_motifs.report.runs import _read_run
 
     run = make_run(tmp_path / "runs", "cnn-25_t0", "cnn-25", 0, (25, 4), 0.9, 0.6, {"conv1": (1.0, 1 / 3)})
     pd.DataFrame({"filter": ["filter0", "filter1", "filter2"], "layer": "conv1", "importance": [0.3, 0.1, 0.5],
@@ -489,7 +492,7 @@ def test_importance_orders_logos_and_gives_the_heatmap_and_two_figures(tmp_path)
                   "auroc_drop:Gata1": [0.2, 0.0, 0.0], "auroc_drop:SP1": [0.0, 0.1, 0.3]}
                  ).to_csv(run / "motifs" / "conv1.importance.tsv", sep="\t", index=False)
     parsed = _read_run(run)
-    grid, _ = _logo_grid(parsed, parsed.layers[0])
+    grid, _ = logo_grid(parsed, parsed.layers[0])
     assert [logo.name for logo in grid.logos] == ["filter2 \u2192 SP1", "filter0 \u2192 Gata1", "filter1 \u2192 SP1"]
     out = tmp_path / "report"
     write_report([run], out)
@@ -520,7 +523,7 @@ def test_importance_tables_that_do_not_fit_are_refused_or_drawn_without_rows(tmp
 
 
 def test_protocol_sentence_needs_numbers_where_numbers_belong():
-    from keras_motifs.report import protocol_sentence
+    from keras_motifs.report.runs import protocol_sentence
 
     good = {"learning_rate": 1e-3, "batch_size": 100, "epochs": 60, "patience": 10, "monitor": "val_loss"}
     assert protocol_sentence([good]).startswith("Training: Adam at learning rate 0.001, batch 100, at most 60")

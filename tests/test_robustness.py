@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from keras_motifs import fileio
 from keras_motifs.cli import main
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.io import files as fileio
 
 
 def run(argv, capsys):
@@ -61,7 +61,7 @@ def test_an_existing_file_as_output_folder_is_refused(tmp_path):
     ids=["python", "h5py-oserror", "h5py-runtimeerror"],
 )
 def test_a_full_disk_names_the_output_and_leaves_nothing(tmp_path, capsys, monkeypatch, error):
-    from keras_motifs.data import DatasetWriter
+    from keras_motifs.data.writer import DatasetWriter
 
     def append(self, split, x, y):
         raise error(next(self.path.parent.glob(f".{self.path.name}.*.tmp")))
@@ -165,7 +165,7 @@ class Bomb:
 
 
 if where in ("writer", "del"):
-    from keras_motifs.data import DatasetWriter
+    from keras_motifs.data.writer import DatasetWriter
 
     real_append = DatasetWriter.append
 
@@ -282,15 +282,16 @@ def test_the_writers_temporaries_match_the_leftover_pattern(tmp_path):
 
 
 def test_a_resumed_run_removes_the_leftovers_first(tmp_path, monkeypatch):
-    import keras_motifs.report
-    from keras_motifs import experiment
+    import keras_motifs.report.write
+    from keras_motifs.sweep import run as experiment
+    from keras_motifs.sweep.settings import Sweep
 
     leftover = tmp_path / "runs" / "cnn-50" / ".trial0.4ax83985.tmp"
     leftover.mkdir(parents=True)
     seen = []
-    monkeypatch.setattr(experiment, "plan", lambda sweep, out_dir: (seen.append(leftover.exists()) or [], None, []))
-    monkeypatch.setattr(keras_motifs.report, "write_report", lambda *args, **kwargs: tmp_path / "report.html")
-    assert experiment.run_experiment(experiment.Sweep(), tmp_path, stream=io.StringIO()) == ["report"]
+    monkeypatch.setattr(experiment, "plan", lambda sweep, out_dir: (seen.append(leftover.exists()) or [], []))
+    monkeypatch.setattr(keras_motifs.report.write, "write_report", lambda *args, **kwargs: tmp_path / "report.html")
+    assert experiment.run_experiment(Sweep(), tmp_path, stream=io.StringIO()) == ["report"]
     assert seen == [False] and (tmp_path / "runs" / "cnn-50").is_dir() and not leftover.exists()
 
 

@@ -1,12 +1,14 @@
 """Training a run folder and evaluating on the test split."""
 
 import json
+from dataclasses import replace
 
 import keras
 import numpy as np
 import pytest
 
-from keras_motifs.data import load_dataset
+from keras_motifs.data.reader import load_dataset
+from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
 from keras_motifs.training import evaluate, fit, train_run
@@ -14,7 +16,8 @@ from keras_motifs.training import evaluate, fit, train_run
 
 def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
     dataset = load_dataset(small_dataset_file)
-    metrics = train_run(dataset, "cnn-25", tmp_path / "run", epochs=2, patience=5, seed=1, trial=3, verbose=0)
+    metrics = train_run(dataset, "cnn-25", tmp_path / "run", replace(PAPER, epochs=2, patience=5), seed=1, trial=3,
+                        verbose=0)
     run = tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == ["config.json", "history.csv", "metrics.json", "model.keras"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left
@@ -40,7 +43,7 @@ def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
 def test_best_weights_are_kept(small_dataset):
     """The model ends with the weights of the epoch of lowest validation loss."""
     model = build_model("cnn-4")
-    history = fit(model, small_dataset, epochs=3, patience=3, learning_rate=0.05, verbose=0)
+    history = fit(model, small_dataset, replace(PAPER, epochs=3, patience=3, lr=0.05), verbose=0)
     best = int(np.argmin(history.history["val_loss"]))
     assert history.best_epoch == best  # what config.json records: Keras' own count, not a copy of it
     final_loss = model.evaluate(small_dataset.x["valid"], small_dataset.y["valid"], verbose=0)[0]
@@ -49,30 +52,30 @@ def test_best_weights_are_kept(small_dataset):
 
 def test_labels_not_matching_the_model(small_dataset):
     with pytest.raises(KerasMotifsError, match="labels have 12 classes but model 'cnn-25' has 3 outputs"):
-        fit(build_model("cnn-25", num_classes=3), small_dataset, epochs=1)
+        fit(build_model("cnn-25", num_classes=3), small_dataset, replace(PAPER, epochs=1))
     with pytest.raises(KerasMotifsError, match=r"sequences are 200 x 4 but model 'cnn-25' expects inputs \(400, 4\)"):
-        fit(build_model("cnn-25", input_length=400), small_dataset, epochs=1)
+        fit(build_model("cnn-25", input_length=400), small_dataset, replace(PAPER, epochs=1))
 
 
 def test_failed_training_leaves_no_folder(tmp_path, small_dataset):
     with pytest.raises(KerasMotifsError, match="epochs"):
-        train_run(small_dataset, "cnn-25", tmp_path / "run", epochs=0)
+        train_run(small_dataset, "cnn-25", tmp_path / "run", replace(PAPER, epochs=0))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_protocol_callbacks_and_their_settings():
     from keras_motifs.training import protocol_callbacks
 
-    stop, = protocol_callbacks(patience=20)  # the paper's protocol: a constant learning rate
+    stop, = protocol_callbacks(PAPER)  # the paper's protocol: a constant learning rate
     assert isinstance(stop, keras.callbacks.EarlyStopping)
     assert (stop.monitor, stop.patience, stop.restore_best_weights) == ("val_loss", 20, True)
-    stop, cut = protocol_callbacks(patience=8, lr_patience=3, lr_factor=0.5)
+    stop, cut = protocol_callbacks(replace(PAPER, patience=8, lr_patience=3, lr_factor=0.5))
     assert isinstance(cut, keras.callbacks.ReduceLROnPlateau)
     assert (cut.monitor, cut.patience, cut.factor, stop.patience) == ("val_loss", 3, 0.5, 8)
     with pytest.raises(KerasMotifsError, match="lr_factor must be between 0 and 1, got 1.5"):
-        protocol_callbacks(lr_patience=2, lr_factor=1.5)
+        protocol_callbacks(replace(PAPER, lr_patience=2, lr_factor=1.5))
     with pytest.raises(KerasMotifsError, match="lr_patience must be an integer >= 0, got -1"):
-        protocol_callbacks(lr_patience=-1)
+        protocol_callbacks(replace(PAPER, lr_patience=-1))
 
 
 

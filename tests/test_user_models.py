@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from keras_motifs.cli import main
-from keras_motifs.data import load_dataset
-from keras_motifs.jaspar import get_motif
-from keras_motifs.probe import layer_paths
+from keras_motifs.data.reader import load_dataset
+from keras_motifs.motifs.jaspar import get_motif
+from keras_motifs.probe.paths import layer_paths
 
 #: A user's module: a layer scanning both strands with one shared convolution, and a subclassed model using it.
 USER_MODULE = '''

@@ -5,7 +5,7 @@
  * per run and per conv layer: FILTERS -> TOMTOM -> SCORE and IMPORTANCE, and one REPORT.
  * Every process is a thin call of the keras-motifs CLI (or MEME's tomtom): no science here.
  * Each task writes its piece of a run folder in the layout `keras-motifs run` writes,
- * runs/<arch>/trial<k>/ (keras_motifs.runfolder), and conf/modules.config publishes it under
+ * runs/<arch>/trial<k>/ (keras_motifs.io.runfolder), and conf/modules.config publishes it under
  * --outdir as soon as the task ends, so a later failure loses nothing already computed.
  */
 

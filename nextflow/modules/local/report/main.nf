@@ -1,5 +1,5 @@
 // One report over every run. Each task upstream wrote its piece of a run in the published
-// layout, runs/<arch>/trial<k>/... (keras_motifs.runfolder); the pieces (one `runs` folder per
+// layout, runs/<arch>/trial<k>/... (keras_motifs.io.runfolder); the pieces (one `runs` folder per
 // task, staged as part<N>/runs) are merged here into that layout. Runs trained elsewhere
 // (--runs) are read where they are staged. The runs the pipeline started come as their names, so
 // that a run whose step failed (errorStrategy 'ignore') is named in the report, not just left out.

@@ -1,5 +1,5 @@
 // MEME suite Tomtom, the paper's engine, run from the MEME container (no keras-motifs in it).
-// The command is keras_motifs.tomtom.meme_tomtom_command's, flag for flag (the paper's: E-value
+// The command is keras_motifs.motifs.tomtom.meme_tomtom_command's, flag for flag (the paper's: E-value
 // threshold, Euclidean distance, minimum overlap 1, tab-separated text to stdout);
 // tests/test_rehearsal.py renders this script and checks that the two agree.
 // The Docker image is named with its registry (quay.io, where BioContainers publishes): without

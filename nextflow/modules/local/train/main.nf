@@ -1,4 +1,4 @@
-// One architecture x trial trained into its run folder, runs/<arch>/trial<k>/ (keras_motifs.runfolder).
+// One architecture x trial trained into its run folder, runs/<arch>/trial<k>/ (keras_motifs.io.runfolder).
 process TRAIN {
     tag "${meta.id}"
     label 'process_gpu'
