@@ -34,9 +34,9 @@ import pandas as pd
 from keras_motifs.defaults import ENGINE, ENGINES, EVALUE_THRESHOLD
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.meme import write_meme
+from keras_motifs.motifs.numba_cache import ensure_writable_cache
 from keras_motifs.motifs.ppm import Motif, consensus, reverse_complement
 from keras_motifs.motifs.tomtom_table import DTYPES, TOMTOM_COLUMNS, empty_table, parse_tomtom_text
-from keras_motifs.motifs.numba_cache import ensure_writable_cache
 
 logger = logging.getLogger("keras_motifs")
 
