@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_motifs import numba_cache
+from keras_motifs.motifs import numba_cache
 from keras_motifs.motifs.numba_cache import CACHE_DIR_VARIABLE, ensure_writable_cache
 
 
