@@ -35,8 +35,16 @@ THREAD_VARIABLES = (
 GPU_SHARING_VARIABLES = {"TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 
 
+#: The thread budget that ``keras-motifs --threads N`` gives a process and everything it starts
+#: (the sweep's workers, the report's logo processes), where its affinity mask would say more.
+BUDGET_VARIABLE = "KERAS_MOTIFS_THREADS"
+
+
 def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the system has one)."""
+    """CPUs this process may use: its ``--threads`` budget when one is set, else its affinity mask."""
+    budget = os.environ.get(BUDGET_VARIABLE, "")
+    if budget.isdigit() and int(budget) > 0:
+        return int(budget)
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
@@ -57,11 +65,12 @@ def thread_environment(threads: int) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        Each of :data:`THREAD_VARIABLES` set to ``threads``.
+        Each of :data:`THREAD_VARIABLES` set to ``threads``, and :data:`BUDGET_VARIABLE`, so
+        that the processes this one starts share ``threads`` rather than the machine.
     """
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise KerasMotifsError(f"threads must be a positive integer, got {threads!r}")
-    return dict.fromkeys(THREAD_VARIABLES, str(threads))
+    return {**dict.fromkeys(THREAD_VARIABLES, str(threads)), BUDGET_VARIABLE: str(threads)}
 
 
 def import_keras_quietly() -> None:

@@ -32,7 +32,8 @@ from keras_motifs.io.files import atomic_file
 from keras_motifs.probe.calls import wrapped_calls
 from keras_motifs.probe.inputs import SequenceInputs
 from keras_motifs.probe.layer import LayerProbe, probe_layer
-from keras_motifs.probe.paths import layer_paths
+from keras_motifs.probe.paths import find_layer, layer_paths
+from keras_motifs.probe.trace import ELEMENTWISE_TYPES
 
 __all__ = ["ABLATIONS", "filter_importance", "write_importance"]
 
@@ -57,6 +58,10 @@ class _Replay:
     ablate: Callable | None = None  # ablates a later call's output of the read layer the same way
 
     def __post_init__(self):
+        path = find_layer(self.model, self.probe.path)[0]
+        self._own = {id(layer) for name, layer in layer_paths(self.model).items()  # the layer and its sublayers
+                     if name == path or name.startswith(path + "/")}
+        self._ablated_calls: set[int] = set()
         self._counts: dict[int, int] = {}
         self._done = False
         self._needed: set = set()  # recorded outputs that layers after the feature map consume
@@ -72,18 +77,25 @@ class _Replay:
                 key = (id(layer), self._counts.get(id(layer), 0))
                 self._counts[id(layer)] = key[1] + 1
                 if self.replaying:
-                    if read:  # every call of a layer that runs several times (shared across strands) is ablated
-                        return self.ablated if key[1] == 0 else self.ablate(call(*args, **kwargs))
+                    if read and key[1] == 0:
+                        return self.ablated
+                    if read and key[1] in self._ablated_calls:  # the layer's call on the other strand
+                        return self.ablate(call(*args, **kwargs))
                     if key in self.cache:
                         return self.cache[key]
                     return call(*args, **kwargs)
                 consumed = {id(t) for t in keras.tree.flatten((args, kwargs))}
+                carries = self._carries_feature_map(layer, key, consumed, read)
                 if self._done:
                     self._needed |= {self._keys[i] for i in consumed if i in self._keys}
                     self._inputs_needed |= bool(consumed & self._outside)
                 else:
                     self._outside |= consumed - set(self._keys)
                 output = call(*args, **kwargs)
+                if carries:
+                    tensors = keras.tree.flatten(output)
+                    self._kept.extend(tensors)  # so that no id is reused while the pass runs
+                    self._from_layer |= {id(t) for t in tensors}
                 if not self._done:
                     self.cache[key] = output
                     self._keys[id(output)] = key
@@ -94,8 +106,22 @@ class _Replay:
 
         return wrap_call
 
+    def _carries_feature_map(self, layer, key: tuple[int, int], consumed: set, read: bool) -> bool:
+        """Whether a call's output carries the probed layer's feature map; note the read layer's later calls that do.
+
+        A convolution shared across strands runs once per strand, and each of its calls is
+        read through the same layers: those later calls are ablated too. A read layer that
+        is only shared with other layers (one ReLU after every convolution of a subclassed
+        model) keeps its other calls as they are.
+        """
+        own = id(layer) in self._own
+        if read and key[1] > 0 and (own or consumed & self._from_layer):
+            self._ablated_calls.add(key[1])
+        return own or (isinstance(layer, ELEMENTWISE_TYPES) and bool(consumed & self._from_layer))
+
     def record(self, inputs) -> np.ndarray:
         """Run the model on a batch, recording every call up to the feature map; return the predictions."""
+        self._ablated_calls, self._from_layer, self._kept = set(), set(), []
         self.cache, self._counts, self._done, self.replaying = {}, {}, False, False
         self._keys, self._needed, self._outside, self._inputs_needed = {}, set(), set(), False
         return _predictions(self.model(inputs, training=False))

@@ -219,17 +219,31 @@ def test_model_commands_print_no_backend_start_up_lines():
 
 THREADS = """
 import os, sys
+
+seen = {}
+
+
+class RecordEnvironmentAtImport:
+    \"\"\"What TensorFlow's and numba's thread variables were when each was first imported (when they read them).\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name in ("tensorflow", "numba") and name not in seen:
+            seen[name] = [os.environ.get(v, "-") for v in ("TF_NUM_INTRAOP_THREADS", "NUMBA_NUM_THREADS",
+                                                           "TF_FORCE_GPU_ALLOW_GROWTH")]
+        return None
+
+
+sys.meta_path.insert(0, RecordEnvironmentAtImport())
 from keras_motifs.cli import main
 assert main(sys.argv[1:]) == 0
-import tensorflow as tf
-print(" ".join(os.environ.get(name, "-") for name in
-               ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "TF_FORCE_GPU_ALLOW_GROWTH")))
+import numba
+print(" ".join(seen["tensorflow"] + seen["numba"]))
 """
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["--threads", "3", "describe", "--arch", "cnn-25"], "3 3 3 true"),
-    (["describe", "--arch", "cnn-25"], "- - - true"),
+    (["--threads", "3", "describe", "--arch", "cnn-25"], "3 3 true 3 3 true"),
+    (["describe", "--arch", "cnn-25"], "- - true - - true"),
 ])
 def test_threads_and_gpu_sharing_are_set_before_the_backend_starts(argv, expected):
     """--threads (the pipeline passes task.cpus) reaches every thread pool; GPU memory is taken as needed."""

@@ -203,3 +203,30 @@ def test_a_layer_shared_across_strands_is_ablated_on_both(small_dataset):
         base = np.clip(model.predict(x, verbose=0), 1e-7, 1 - 1e-7)
         expected = loss - (-(y * np.log(base) + (1 - y) * np.log1p(-base)).mean(axis=0))
         np.testing.assert_allclose(table.loc[f, ["class0", "class1", "class2"]].to_numpy(float), expected, atol=1e-5)
+
+
+def test_a_read_layer_shared_with_other_convolutions_is_ablated_only_after_the_probed_one(small_dataset):
+    """One ReLU after every convolution (common in subclassed models): only its call on conv1 is ablated."""
+
+    class Tower(keras.Model):
+        def __init__(self, shared: bool):
+            super().__init__()
+            self.conv1 = keras.layers.Conv1D(4, 9, padding="same", name="conv1")
+            self.conv2 = keras.layers.Conv1D(6, 5, padding="same", name="conv2")  # not conv1's filter count
+            self.relu1 = keras.layers.ReLU(name="relu")
+            self.relu2 = self.relu1 if shared else keras.layers.ReLU(name="relu2")
+            self.out = keras.layers.Dense(3, activation="sigmoid", name="out")
+
+        def call(self, x):
+            h = self.relu2(self.conv2(self.relu1(self.conv1(x))))
+            return self.out(keras.ops.max(h, axis=1))
+
+    x, y = small_dataset.x["test"][:40].astype(np.float32), small_dataset.y["test"][:40, :3]
+    shared, separate = Tower(shared=True), Tower(shared=False)
+    shared(x[:2]), separate(x[:2])
+    separate.set_weights(shared.get_weights())
+    np.testing.assert_allclose(shared.predict(x, verbose=0), separate.predict(x, verbose=0), atol=1e-6)
+    columns = ["class0", "class1", "class2"]
+    expected = filter_importance(separate, x, y, layer="conv1", batch_size=16)[columns].to_numpy(float)
+    found = filter_importance(shared, x, y, layer="conv1", batch_size=16)[columns].to_numpy(float)
+    np.testing.assert_allclose(found, expected, atol=1e-5)

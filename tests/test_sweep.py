@@ -279,3 +279,24 @@ def test_non_finite_numbers_are_refused_before_any_work(argv, tmp_path, capsys):
     assert stop.value.code == 2 and "expected" in capsys.readouterr().err
     with pytest.raises(KerasMotifsError, match="min_delta must be a number >= 0, got nan"):
         resolve_sweep("quick", min_delta=float("nan"))
+
+
+@pytest.mark.parametrize("config, message", [
+    ("seed: -1\n", "seed must be an integer >= 0, got -1"),
+    ("seed: '1'\n", "seed must be an integer >= 0, got '1'"),
+    ("jaspar_release: 2016\n", "jaspar_release must be a release name, got 2016"),
+    ("data: 7\n", "data must be a dataset path, got 7"),
+])
+def test_a_mistyped_config_value_is_refused_before_the_folder_is_written(config, message, tmp_path, capsys):
+    """A seed numpy refuses would otherwise crash after sweep.json was written, locking the fixed command out."""
+    (tmp_path / "c.yaml").write_text(config)
+    out = tmp_path / "exp"
+    assert main(["run", "--out", str(out), "--config", str(tmp_path / "c.yaml")]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_negative_seed_is_refused_by_the_command_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["simulate", "--out", "x.h5", "--seed", "-1"])
+    assert stop.value.code == 2 and "argument --seed: expected an integer >= 0, got '-1'" in capsys.readouterr().err

@@ -164,13 +164,22 @@ def test_workers_must_be_a_positive_integer(tmp_path, capsys):
 
 def test_each_worker_gets_its_share_of_the_cores(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.delenv("KERAS_MOTIFS_THREADS", raising=False)
     assert workers.worker_environment(2) == {
         "TF_NUM_INTRAOP_THREADS": "8", "TF_NUM_INTEROP_THREADS": "8", "OMP_NUM_THREADS": "8",
-        "OPENBLAS_NUM_THREADS": "8", "MKL_NUM_THREADS": "8", "NUMBA_NUM_THREADS": "8",
+        "OPENBLAS_NUM_THREADS": "8", "MKL_NUM_THREADS": "8", "NUMBA_NUM_THREADS": "8", "KERAS_MOTIFS_THREADS": "8",
         "TF_FORCE_GPU_ALLOW_GROWTH": "true", "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
     }
     assert workers.worker_environment(3)["TF_NUM_INTRAOP_THREADS"] == "5"
     assert workers.worker_environment(32)["OMP_NUM_THREADS"] == "1"
+
+
+def test_workers_share_the_threads_budget_not_the_machine(monkeypatch):
+    """`keras-motifs --threads 4 run --workers 2` on a 64-core node: 2 threads a worker, not 32."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setenv("KERAS_MOTIFS_THREADS", "4")
+    assert workers.worker_environment(2)["TF_NUM_INTRAOP_THREADS"] == "2"
+    assert workers.worker_environment(2)["KERAS_MOTIFS_THREADS"] == "2"
 
 
 def test_a_worker_reads_the_sweep_as_it_was_given():

@@ -27,7 +27,7 @@ def _add_simulate(sub) -> None:
                    help=f"number of sequences (default {defaults.NUM_SEQS})")
     p.add_argument("--length", type=positive_int, default=defaults.LENGTH,
                    help=f"sequence length (default {defaults.LENGTH})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--jaspar-release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--tfs", nargs="+", metavar="ID_OR_NAME", help="JASPAR IDs or TF names (default: the paper's 12)")
     p.set_defaults(handler=commands.simulate_command)
@@ -56,7 +56,7 @@ def _add_train(sub) -> None:
                         "(default 0: constant, the paper's)")
     p.add_argument("--lr-factor", type=fraction, default=PAPER.lr_factor,
                    help=f"what each cut multiplies the learning rate by (default {PAPER.lr_factor})")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--trial", type=non_negative_int, default=0, help="trial number to record (default 0)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--motif-callback-every", type=positive_int, default=1,
@@ -200,7 +200,7 @@ def _add_run(sub) -> None:
     p.add_argument("--data", help="use this dataset instead of simulating")
     p.add_argument("--engine", choices=list(defaults.ENGINES), help="Tomtom engine")
     p.add_argument("--jaspar-release", help="JASPAR release")
-    p.add_argument("--seed", type=int, help="base random seed")
+    p.add_argument("--seed", type=non_negative_int, help="base random seed")
     p.add_argument("--window", type=positive_int,
                    help=f"positions aligned per filter (profile paper: {defaults.RELEASED_WINDOW}, the released "
                         "code's; quick: each layer's receptive field)")
@@ -233,7 +233,7 @@ def _add_encode(sub) -> None:
     p.add_argument("--labels", required=True, help="TSV: header 'id' then class names; one 0/1 row per record")
     p.add_argument("--out", required=True, help="output HDF5 file")
     p.add_argument("--split", type=fractions, default=(0.7, 0.1, 0.2), help="train,valid,test fractions")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split (default 0)")
     p.add_argument("--ambiguous", choices=["uniform", "zeros"], default="uniform",
                    help="IUPAC codes such as N: spread over the bases they stand for, or all zeros (default uniform)")
     p.add_argument("--length-mode", choices=["error", "pad", "crop"], default="error",

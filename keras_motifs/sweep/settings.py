@@ -157,7 +157,7 @@ def check_sweep(sweep: Sweep, where: str) -> None:
         value = getattr(sweep, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise KerasMotifsError(f"{where}: {name} must be a positive integer, got {value!r}")
-    for name in ("patience", "callback_every", "lr_patience"):
+    for name in ("patience", "callback_every", "lr_patience", "seed"):
         value = getattr(sweep, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise KerasMotifsError(f"{where}: {name} must be an integer >= 0, got {value!r}")
@@ -174,6 +174,10 @@ def check_sweep(sweep: Sweep, where: str) -> None:
         raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
     if sweep.method not in ("code", "paper"):
         raise KerasMotifsError(f"{where}: method must be 'code' or 'paper', got {sweep.method!r}")
+    if not isinstance(sweep.jaspar_release, str):
+        raise KerasMotifsError(f"{where}: jaspar_release must be a release name, got {sweep.jaspar_release!r}")
+    if sweep.data is not None and not isinstance(sweep.data, str):
+        raise KerasMotifsError(f"{where}: data must be a dataset path, got {sweep.data!r}")
     if sweep.window is not None and (isinstance(sweep.window, bool) or not isinstance(sweep.window, int)
                                      or sweep.window < 1):
         raise KerasMotifsError(f"{where}: window must be a positive integer, got {sweep.window!r}")
