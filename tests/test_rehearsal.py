@@ -224,3 +224,10 @@ def test_a_declared_output_that_is_missing_fails_the_task(rehearsal, tmp_path):
 ])
 def test_inputs_are_staged_under_nextflows_names(pattern, names, staged):
     assert stage_names(pattern, [Path("/somewhere") / name for name in names]) == staged
+
+
+def test_report_with_no_run_folder_fails_with_its_reason(rehearsal, tmp_path):
+    """Every training failed (and was ignored): REPORT says so instead of an argparse usage error."""
+    other = rehearsal.with_launcher(None, tmp_path / "no-runs")
+    report = other.task("REPORT", "no-runs", [[], [], ["cnn-25/trial0"]])
+    assert not report.ok and "no run folder to report: every training failed" in report.reason

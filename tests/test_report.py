@@ -556,3 +556,18 @@ def test_an_expected_run_that_no_folder_holds_is_noted(sweep, tmp_path):
     assert "cnn-25 trial 2: expected" in (out / "report.html").read_text()
     write_report(sweep, out, expected_runs=[("cnn-25", 0), ("cnn-1", 0)])
     assert "expected, but" not in (out / "table.md").read_text()
+
+
+def test_a_run_missing_a_step_after_training_is_flagged(sweep, tmp_path):
+    """A pipeline ignores a failed FILTERS/TOMTOM/SCORE/IMPORTANCE and goes on: the run's row must say so."""
+    lost_score = sweep[1] / "motifs" / "conv1.score.json"  # cnn-25 trial 1: filters and Tomtom, no score
+    lost_score.unlink()
+    frame = read_runs(sweep)
+    flags = dict(zip(frame["run_dir"], frame["flags"].fillna("")))
+    assert "no score for conv1 (a step after training failed" in flags[str(sweep[1])]
+    assert flags[str(sweep[0])] == "" and flags[str(sweep[3])] == ""  # cnn-4 was only trained: nothing to miss
+    out = tmp_path / "report"
+    write_report(sweep, out, expected_runs=[("cnn-25", 0), ("cnn-25", 1), ("cnn-100", 0)])
+    table = (out / "table.md").read_text()
+    assert "cnn-25 trial 1: no score for conv1" in table and "cnn-100 trial 0: expected" in table
+    assert "cnn-100 has no row" in table

@@ -204,6 +204,28 @@ def _auroc_flags(runs: Sequence[RunResult]) -> dict[Path, list[str]]:
             for run in runs if run.mean_auroc < median - AUROC_FLAG_MARGIN}
 
 
+def _missing_step_flags(runs: Sequence[RunResult]) -> dict[Path, list[str]]:
+    """Runs missing a layer's score or importance that another run of their architecture has, or whose
+    layer has filters but no score: a step after training failed (a pipeline ignores it and goes on)."""
+    scored, weighed = {}, {}
+    for run in runs:
+        scored.setdefault(run.arch, set()).update(layer.name for layer in run.layers if layer.score is not None)
+        weighed.setdefault(run.arch, set()).update(layer.name for layer in run.layers if layer.importance is not None)
+    flags = {}
+    for run in runs:
+        layers = {layer.name: layer for layer in run.layers}
+        unscored = {name for name in scored[run.arch] if layers.get(name) is None or layers[name].score is None}
+        unscored = sorted(unscored | {name for name, layer in layers.items()
+                                      if layer.filters is not None and layer.score is None})
+        unweighed = sorted(name for name in weighed[run.arch] - set(unscored)
+                           if layers.get(name) is None or layers[name].importance is None)
+        found = ([f"no score for {', '.join(unscored)}"] if unscored else []) + (
+            [f"no importance for {', '.join(unweighed)}"] if unweighed else [])
+        if found:
+            flags[run.path] = [f"{'; '.join(found)} (a step after training failed, or was not run)"]
+    return flags
+
+
 def protocol_sentence(configs: Sequence[dict]) -> str:
     """How the runs were trained, in one sentence (from their ``config.json``)."""
     keys = ("learning_rate", "batch_size", "epochs", "patience", "monitor", "min_delta", "lr_patience", "lr_factor")
@@ -296,13 +318,14 @@ def importance_summary(table: pd.DataFrame, score: dict) -> dict[str, float]:
 def runs_frame(runs: Sequence[RunResult]) -> pd.DataFrame:
     """One row per run and layer with scores (one row with layer "" for a run without any)."""
     rows = []
-    auroc_flags = _auroc_flags(runs)
+    auroc_flags, step_flags = _auroc_flags(runs), _missing_step_flags(runs)
     for run in runs:
         base = {
             "run_dir": str(run.path), "arch": run.arch, "trial": run.trial,
             "first_pool_size": run.first_pool_size, "mean_auroc": run.mean_auroc,
             "mean_aupr": run.mean_aupr, "device": str(run.config.get("device") or ""),
-            "flags": "; ".join(training_flags(run.config) + auroc_flags.get(run.path, [])),
+            "flags": "; ".join(training_flags(run.config) + auroc_flags.get(run.path, [])
+                               + step_flags.get(run.path, [])),
         }
         scored = [layer for layer in run.layers if layer.score is not None]
         for layer in scored:

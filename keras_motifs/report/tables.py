@@ -177,9 +177,11 @@ def flag_notes(runs: pd.DataFrame) -> list[str]:
 def missing_run_notes(runs: Sequence[RunResult], expected: Sequence[tuple[str, int]]) -> list[str]:
     """One line per expected run (architecture, trial) that no folder holds, e.g. a failed training."""
     present = {(run.arch, run.trial) for run in runs}
+    archs = {run.arch for run in runs}
     missing = [(arch, trial) for arch, trial in dict.fromkeys(expected) if (arch, trial) not in present]
-    return [f"{FLAG_MARK} {arch} trial {trial}: expected, but no run folder holds it (its training or a later "
-            f"step failed, or it was not run); the {arch} row is over the trials present."
+    return [f"{FLAG_MARK} {arch} trial {trial}: expected, but no run folder holds it (its training failed, or it "
+            "was not run); " + (f"the {arch} row is over the trials present." if arch in archs
+                                else f"{arch} has no row.")
             for arch, trial in missing]
 
 

@@ -29,8 +29,13 @@ process REPORT {
         cp -RL "\$piece/." runs/
     done
 
+    folders=(runs/*/* external*/*)
+    if [[ \${#folders[@]} -eq 0 ]]; then
+        echo "REPORT: no run folder to report: every training failed (Nextflow lists the ignored tasks)" >&2
+        exit 1
+    fi
     keras-motifs --threads ${task.cpus} report \\
-        --runs runs/*/* external*/* \\
+        --runs "\${folders[@]}" \\
         --out report \\
         ${expect} \\
         ${args}
