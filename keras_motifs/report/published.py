@@ -76,9 +76,10 @@ ARCHITECTURE_NOTES: dict[str, str] = {
                 "units, 25,712 parameters); the paper's figure is of it.",
     "cnn-50-2-samesize": "cnn-50-2-samesize is CNN-50-2 as the paper's text describes it (as many parameters as "
                          "CNN-2: 128 filters, 512 units); the authors did not train it, so no figure is published.",
-    "cnn-25-60": "The released code of cnn-25-60, -90 and -120 has 30 first-layer filters (it never varied them); "
-                 "keras-motifs builds the 60, 90 and 120 of the paper's text.",
 }
+_WIDER_FILTERS = ("The released code of cnn-25-60, -90 and -120 has 30 first-layer filters (it never varied them); "
+                  "keras-motifs builds the 60, 90 and 120 of the paper's text.")
+ARCHITECTURE_NOTES.update(dict.fromkeys(("cnn-25-60", "cnn-25-90", "cnn-25-120"), _WIDER_FILTERS))
 
 
 def published_figures(arch: str, layer: str) -> dict[str, Figure | None]:

@@ -163,7 +163,8 @@ def table_caption(runs: pd.DataFrame, protocol: str) -> str:
 
     paper = (f"Columns \"paper: ...\" give the published figure of the same architecture and layer ({SOURCE}); "
              "– where the paper states none.")
-    paper = " ".join([paper] + [note for arch, note in ARCHITECTURE_NOTES.items() if arch in set(runs["arch"])])
+    notes = dict.fromkeys(note for arch, note in ARCHITECTURE_NOTES.items() if arch in set(runs["arch"]))
+    paper = " ".join([paper, *notes])
     return f"{text} {paper} {protocol}".rstrip()
 
 
