@@ -659,8 +659,9 @@ def test_report_merges_the_pieces_in_the_published_layout():
     text = (MODULES / "report" / "main.nf").read_text()
     script = text[text.index("script:"):text.index("stub:")]
     assert 'for piece in part*/runs; do' in script and 'cp -RL "\\$piece/." runs/' in script
+    assert "folders=(runs/*/* external*/*)" in script  # the merged pieces and the runs trained elsewhere
     (tokens,) = command_lines(script, "keras-motifs")
-    assert tokens[tokens.index("--runs") + 1:tokens.index("--runs") + 3] == ["runs/*/*", "external*/*"]
+    assert tokens[tokens.index("--runs") + 1] == '"\\${folders[@]}"'
 
 
 def test_score_reads_the_ground_truth_json_not_the_dataset(parsed):
