@@ -11,7 +11,7 @@ from keras_motifs.data.reader import load_dataset
 from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
-from keras_motifs.training import evaluate, fit, train_run
+from keras_motifs.training import choose_steps_per_execution, compile_model, evaluate, fit, train_run
 
 
 def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
@@ -46,8 +46,38 @@ def test_best_weights_are_kept(small_dataset):
     history = fit(model, small_dataset, replace(PAPER, epochs=3, patience=3, lr=0.05), verbose=0)
     best = int(np.argmin(history.history["val_loss"]))
     assert history.best_epoch == best  # what config.json records: Keras' own count, not a copy of it
-    final_loss = model.evaluate(small_dataset.x["valid"], small_dataset.y["valid"], verbose=0)[0]
+    final_loss = model.evaluate(small_dataset.x["valid"], small_dataset.y["valid"], verbose=0, return_dict=True)["loss"]
     assert final_loss == pytest.approx(history.history["val_loss"][best], rel=1e-4)
+
+
+def test_training_computes_only_what_is_watched(small_dataset):
+    """The loss, plus the one metric early stopping watches: none for the loss, AUROC for val_auroc."""
+    history = fit(build_model("cnn-25"), small_dataset, replace(PAPER, epochs=1), verbose=0)
+    assert set(history.history) == {"loss", "val_loss"}
+    history = fit(build_model("cnn-25"), small_dataset, replace(PAPER, epochs=1, monitor="val_aupr"), verbose=0)
+    assert set(history.history) == {"loss", "val_loss", "aupr", "val_aupr"}
+
+
+def test_several_steps_per_call_train_the_same_model(small_dataset):
+    """Steps per execution change how often Python runs, not what is computed."""
+    protocol = replace(PAPER, epochs=2, batch_size=10)
+    keras.utils.set_random_seed(3)
+    model = build_model("cnn-25")
+    history = fit(model, small_dataset, protocol, seed=3, verbose=0)
+    assert model.steps_per_execution == choose_steps_per_execution(10, -(-len(small_dataset.x["train"]) // 10)) > 1
+    keras.utils.set_random_seed(3)
+    one_step = compile_model(build_model("cnn-25"), protocol.lr, metrics=())
+    keras.utils.set_random_seed(3)
+    plain = one_step.fit(small_dataset.x["train"], small_dataset.y["train"], epochs=2, batch_size=10, verbose=0,
+                         validation_data=(small_dataset.x["valid"], small_dataset.y["valid"]))
+    assert history.history["val_loss"] == pytest.approx(plain.history["val_loss"], rel=1e-6)
+
+
+@pytest.mark.parametrize(("batch_size", "steps", "backend", "expected"),
+                         [(50, 350, "tensorflow", 50), (100, 175, "jax", 25), (50, 10, "tensorflow", 10),
+                          (5000, 4, "tensorflow", 1), (50, 350, "torch", 1)])
+def test_steps_per_execution_by_backend(batch_size, steps, backend, expected):
+    assert choose_steps_per_execution(batch_size, steps, backend) == expected
 
 
 def test_labels_not_matching_the_model(small_dataset):
