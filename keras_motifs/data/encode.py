@@ -45,7 +45,7 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds
 from keras_motifs.data.writer import write_dataset
 from keras_motifs.defaults import JASPAR_RELEASE
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.motifs.jaspar import class_motif_ids_for
 
 #: IUPAC nucleotide codes and the bases (of A, C, G, T) each stands for.
@@ -161,8 +161,8 @@ def _check_options(ambiguous: str, length_mode: str, length: int | None) -> None
         raise KerasMotifsError(f"ambiguous must be one of {', '.join(AMBIGUOUS_MODES)}, got {ambiguous!r}")
     if length_mode not in LENGTH_MODES:
         raise KerasMotifsError(f"length_mode must be one of {', '.join(LENGTH_MODES)}, got {length_mode!r}")
-    if length is not None and (isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1):
-        raise KerasMotifsError(f"length must be a positive integer, got {length!r}")
+    if length is not None:
+        check_integer(length, "length", types=(int, np.integer))
 
 
 def _fasta_files(fasta: str | os.PathLike | Mapping[str, str | os.PathLike], split: Sequence[float]) -> dict[str, Path]:
