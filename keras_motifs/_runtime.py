@@ -17,7 +17,7 @@ import threading
 import types
 from collections.abc import Callable, Iterator
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import check_integer
 
 #: Thread pools sized by environment variables that their libraries read once, at start:
 #: TensorFlow's two pools, OpenMP (BLAS, oneDNN), OpenBLAS, MKL and numba (memelite's Tomtom).
@@ -68,8 +68,7 @@ def thread_environment(threads: int) -> dict[str, str]:
         Each of :data:`THREAD_VARIABLES` set to ``threads``, and :data:`BUDGET_VARIABLE`, so
         that the processes this one starts share ``threads`` rather than the machine.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise KerasMotifsError(f"threads must be a positive integer, got {threads!r}")
+    check_integer(threads, "threads")
     return {**dict.fromkeys(THREAD_VARIABLES, str(threads)), BUDGET_VARIABLE: str(threads)}
 
 

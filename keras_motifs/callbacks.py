@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from keras_motifs.defaults import ENGINE, EVALUE_THRESHOLD, JASPAR_RELEASE
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.filters import read_filters
 from keras_motifs.motifs.jaspar import load_database
 from keras_motifs.motifs.meme import write_meme
@@ -89,8 +89,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         save_dir: str | os.PathLike | None = None,
     ):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"MotifMatchCallback: every must be a positive integer, got {every!r}")
+        check_integer(every, "MotifMatchCallback: every", error=ValueError)
         if method not in ("code", "paper"):
             raise ValueError(f"MotifMatchCallback: method must be 'code' or 'paper', got {method!r}")
         if not isinstance(x, (dict, list, tuple)):

@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import atomic_file
 from keras_motifs.io.runfolder import LAYER_SUFFIXES, layer_file
 from keras_motifs.motifs.meme import write_meme
@@ -265,8 +265,7 @@ def fixed_window(receptive_field: Window, width: int, length: int | None = None)
     Window
         Same stride as ``receptive_field``, ``width`` wide.
     """
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise KerasMotifsError(f"window must be a positive integer, got {width!r}")
+    check_integer(width, "window", types=(int, np.integer))
     if length is not None and width > length:
         raise KerasMotifsError(f"window of {width} positions is longer than the sequences ({length})")
     centre = receptive_field.start + (receptive_field.width - 1) // 2

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import keras
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import read_json
 from keras_motifs.layers import ConvBlock
 
@@ -142,27 +142,23 @@ def _conv_layer_from_dict(data, where: str) -> ConvLayerSpec:
 def _check_types(spec: ArchitectureSpec, where: str) -> None:
     """Check value types and ranges of a spec."""
 
-    def positive_int(value, name):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise KerasMotifsError(f"{where}: {name} must be a positive integer, got {value!r}")
-
     def rate(value, name):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise KerasMotifsError(f"{where}: {name} must be a number in [0, 1), got {value!r}")
 
     for i, layer in enumerate(spec.conv_layers, start=1):
-        positive_int(layer.filters, f"layer {i} filters")
-        positive_int(layer.kernel_size, f"layer {i} kernel_size")
-        positive_int(layer.pool_size, f"layer {i} pool_size")
+        check_integer(layer.filters, f"{where}: layer {i} filters")
+        check_integer(layer.kernel_size, f"{where}: layer {i} kernel_size")
+        check_integer(layer.pool_size, f"{where}: layer {i} pool_size")
         if layer.pool_stride is not None:
-            positive_int(layer.pool_stride, f"layer {i} pool_stride")
+            check_integer(layer.pool_stride, f"{where}: layer {i} pool_stride")
         rate(layer.dropout, f"layer {i} dropout")
         try:
             keras.activations.get(layer.activation)
         except (ValueError, TypeError):
             raise KerasMotifsError(
                 f"{where}: layer {i} activation {layer.activation!r} is not a Keras activation") from None
-    positive_int(spec.dense_units, "dense_units")
+    check_integer(spec.dense_units, f"{where}: dense_units")
     rate(spec.dense_dropout, "dense_dropout")
     if isinstance(spec.l2, bool) or not isinstance(spec.l2, (int, float)) or spec.l2 < 0:
         raise KerasMotifsError(f"{where}: l2 must be a non-negative number, got {spec.l2!r}")
@@ -320,9 +316,8 @@ def build_model(
     (None, 256)
     """
     spec = get_spec(arch, **overrides)
-    for value, name in ((input_length, "input_length"), (num_classes, "num_classes")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise KerasMotifsError(f"{name} must be a positive integer, got {value!r}")
+    check_integer(input_length, "input_length")
+    check_integer(num_classes, "num_classes")
     check_input_length(spec, input_length)
     l2 = keras.regularizers.L2(spec.l2) if spec.l2 else None
     inputs = keras.Input((input_length, 4), name="sequence")

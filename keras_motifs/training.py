@@ -21,7 +21,7 @@ from keras_motifs import __version__
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data.dataset import Dataset
 from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, MONITORS, PAPER, Protocol
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
 from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
@@ -165,10 +165,8 @@ def protocol_callbacks(protocol: Protocol = PAPER) -> list[keras.callbacks.Callb
     """
     patience, monitor, min_delta = protocol.patience, protocol.monitor, protocol.min_delta
     lr_patience, lr_factor = protocol.lr_patience, protocol.lr_factor
-    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-        raise KerasMotifsError(f"patience must be an integer >= 0, got {patience!r}")
-    if isinstance(lr_patience, bool) or not isinstance(lr_patience, int) or lr_patience < 0:
-        raise KerasMotifsError(f"lr_patience must be an integer >= 0, got {lr_patience!r}")
+    check_integer(patience, "patience", minimum=0)
+    check_integer(lr_patience, "lr_patience", minimum=0)
     if not 0 < lr_factor < 1:
         raise KerasMotifsError(f"lr_factor must be between 0 and 1, got {lr_factor!r}")
     if monitor not in MONITORS:
@@ -222,9 +220,8 @@ def fit(
         With ``best_epoch``: the epoch whose weights early stopping kept (0-based), as
         ``keras.callbacks.EarlyStopping`` counted it.
     """
-    for value, name in ((protocol.epochs, "epochs"), (protocol.batch_size, "batch_size")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise KerasMotifsError(f"{name} must be a positive integer, got {value!r}")
+    check_integer(protocol.epochs, "epochs")
+    check_integer(protocol.batch_size, "batch_size")
     if not protocol.lr > 0:
         raise KerasMotifsError(f"learning rate must be positive, got {protocol.lr!r}")
     check_compatible(model, dataset)

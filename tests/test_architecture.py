@@ -1,4 +1,5 @@
-"""The package's layout keeps its shape: no import circle, no private name taken from another module, short modules.
+"""The package's layout keeps its shape: no import circle, no private name taken from another module, short modules
+and short functions.
 
 Read from the source (nothing is imported): every ``import`` statement of every module
 counts, those inside functions and under ``TYPE_CHECKING`` too. A package's own
@@ -15,6 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "keras_motifs"
 MAX_LINES = 500
+MAX_FUNCTION_LINES = 60
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -100,6 +102,35 @@ def long_modules(modules: dict[str, Path], limit: int = MAX_LINES) -> list[str]:
     return [f"{name}: {count} lines" for name, count in lengths.items() if count > limit]
 
 
+def body_length(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines from a function's first statement after its docstring to its end (0 for a docstring alone)."""
+    body = node.body[1:] if ast.get_docstring(node, clean=False) is not None else node.body
+    return node.end_lineno - body[0].lineno + 1 if body else 0
+
+
+def functions(node: ast.AST, prefix: str = "") -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """``(qualified name, node)`` of every function and method under ``node``, nested ones too (``Class.method``)."""
+    found = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if not isinstance(child, ast.ClassDef):
+                found.append((prefix + child.name, child))
+            found += functions(child, f"{prefix}{child.name}.")
+        else:
+            found += functions(child, prefix)
+    return found
+
+
+def long_functions(modules: dict[str, Path], limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``module:function: N lines`` for each function or method whose body (docstring left out) is over ``limit`` lines."""
+    found = []
+    for name, path in modules.items():
+        for qualname, node in functions(ast.parse(path.read_text(), str(path))):
+            if body_length(node) > limit:
+                found.append(f"{name}:{qualname}: {body_length(node)} lines")
+    return found
+
+
 def test_no_import_circle():
     assert circles(import_graph(package_modules())) == []
 
@@ -112,9 +143,14 @@ def test_no_module_is_longer_than_500_lines():
     assert long_modules(package_modules()) == []
 
 
+def test_no_function_is_longer_than_60_lines():
+    assert long_functions(package_modules()) == []
+
+
 @pytest.fixture
 def toy_package(tmp_path):
-    """A package with each fault once: a circle (one import inside a function), a private import, a long module."""
+    """A package with each fault once: a circle (one import inside a function), a private import, a long module,
+    a long method (next to a function as long as allowed, its docstring not counted)."""
     root = tmp_path / "keras_motifs"
     (root / "sub").mkdir(parents=True)
     files = {
@@ -123,6 +159,10 @@ def toy_package(tmp_path):
         "sub/__init__.py": "from keras_motifs.sub.b import run\n",
         "sub/b.py": "def run():\n    from keras_motifs.c import _helper\n",
         "c.py": "import keras_motifs.a\n\n\ndef _helper():\n    pass\n" + "\n" * MAX_LINES,
+        "d.py": (
+            'def short():\n    """Doc."""\n' + "    pass\n" * MAX_FUNCTION_LINES
+            + 'class Tool:\n    def run(self):\n        """Doc."""\n' + "        pass\n" * (MAX_FUNCTION_LINES + 1)
+        ),
     }
     for name, text in files.items():
         (root / name).write_text(text)
@@ -134,3 +174,4 @@ def test_the_checks_name_what_breaks_each_rule(toy_package):
     assert circles(import_graph(modules)) == [["keras_motifs.a", "keras_motifs.c", "keras_motifs.sub.b"]]
     assert private_imports(modules) == ["keras_motifs.sub.b:2 takes _helper from keras_motifs.c"]
     assert long_modules(modules) == [f"keras_motifs.c: {MAX_LINES + 5} lines"]
+    assert long_functions(modules) == [f"keras_motifs.d:Tool.run: {MAX_FUNCTION_LINES + 1} lines"]

@@ -45,7 +45,7 @@ import numpy as np
 from keras_motifs.data.dataset import SPLITS
 from keras_motifs.data.writer import DatasetWriter
 from keras_motifs.defaults import JASPAR_RELEASE
-from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
+from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning, check_integer
 from keras_motifs.io.files import scratch_directory
 from keras_motifs.io.matfile import as_binary_uint8, check_numeric, row_readers, variables
 from keras_motifs.motifs.jaspar import class_motif_ids_for
@@ -136,8 +136,7 @@ def convert_deepsea(
         and ``positives`` (name -> kept sequences positive for that class).
     """
     classes = _check_classes(class_indices, class_names)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise KerasMotifsError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    check_integer(chunk_size, "chunk_size", types=(int, np.integer))
     motif_ids = class_motif_ids_for(list(classes), class_motif_ids)
     bundle, out = Path(bundle), Path(out)
     if not bundle.exists():

@@ -45,7 +45,7 @@ from Bio.SeqIO.FastaIO import SimpleFastaParser
 from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds
 from keras_motifs.data.writer import write_dataset
 from keras_motifs.defaults import JASPAR_RELEASE
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.motifs.jaspar import class_motif_ids_for
 
 #: IUPAC nucleotide codes and the bases (of A, C, G, T) each stands for.
@@ -111,52 +111,21 @@ def encode_fasta(
         ``path``, ``length``, ``class_names``, ``num_sequences`` (split -> n) and
         ``positives`` (split -> class name -> positive sequences).
     """
-    if ambiguous not in AMBIGUOUS_MODES:
-        raise KerasMotifsError(f"ambiguous must be one of {', '.join(AMBIGUOUS_MODES)}, got {ambiguous!r}")
-    if length_mode not in LENGTH_MODES:
-        raise KerasMotifsError(f"length_mode must be one of {', '.join(LENGTH_MODES)}, got {length_mode!r}")
-    if length is not None and (isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1):
-        raise KerasMotifsError(f"length must be a positive integer, got {length!r}")
-    if isinstance(fasta, Mapping):
-        if set(fasta) != set(SPLITS):
-            raise KerasMotifsError(f"fasta: give one file for each of train, valid, test, got {sorted(fasta)}")
-        files = {split_name: Path(fasta[split_name]) for split_name in SPLITS}
-    else:
-        check_split(split)
-        files = {"all": Path(fasta)}
+    _check_options(ambiguous, length_mode, length)
+    files = _fasta_files(fasta, split)
     labels = Path(labels)
 
     class_names, table = read_labels(labels)
     motif_ids = class_motif_ids_for(class_names, class_motif_ids)
-    records = {name: _read_fasta(path) for name, path in files.items()}
-    seen: dict[str, Path] = {}
-    for name, path in files.items():
-        for record_id, _ in records[name]:
-            if record_id in seen:
-                raise KerasMotifsError(f"{path}: record {record_id!r} appears twice (also in {seen[record_id]})")
-            seen[record_id] = path
-    _check_ids(set(seen), set(table), labels, list(files.values()))
+    records = _read_records(files)
     all_records = [record for name in files for record in records[name]]
+    _check_ids({record_id for record_id, _ in all_records}, set(table), labels, list(files.values()))
     target = _target_length(all_records, length_mode, length, list(files.values()))
     lookup = _encoding_table(ambiguous)
-
-    x, y = {}, {}
     if "all" in files:
-        encoded = np.stack([_encode(seq, record_id, files["all"], lookup, target) for record_id, seq in all_records])
-        label_rows = np.array([table[record_id] for record_id, _ in all_records], dtype=np.uint8)
-        num = len(all_records)
-        bounds = split_bounds(num, split)
-        if any(hi <= lo for lo, hi in bounds):
-            raise KerasMotifsError(
-                f"{files['all']}: {num} sequences are too few to fill train, valid and test with split {list(split)}"
-            )
-        permutation = np.random.default_rng(seed).permutation(num)
-        for name, (lo, hi) in zip(SPLITS, bounds):
-            x[name], y[name] = encoded[permutation[lo:hi]], label_rows[permutation[lo:hi]]
+        x, y = _encode_random_split(all_records, table, files["all"], lookup, target, split, seed)
     else:
-        for name in SPLITS:
-            x[name] = np.stack([_encode(seq, rid, files[name], lookup, target) for rid, seq in records[name]])
-            y[name] = np.array([table[rid] for rid, _ in records[name]], dtype=np.uint8).reshape(-1, len(class_names))
+        x, y = _encode_file_splits(records, table, files, lookup, target, len(class_names))
 
     parameters = {
         "fasta": {name: str(path) for name, path in files.items()},
@@ -184,6 +153,79 @@ def encode_fasta(
         "num_sequences": {name: len(x[name]) for name in SPLITS},
         "positives": {name: dict(zip(class_names, y[name].sum(axis=0).tolist())) for name in SPLITS},
     }
+
+
+def _check_options(ambiguous: str, length_mode: str, length: int | None) -> None:
+    """Refuse an unknown ``ambiguous`` or ``length_mode`` and a ``length`` that is not a positive integer."""
+    if ambiguous not in AMBIGUOUS_MODES:
+        raise KerasMotifsError(f"ambiguous must be one of {', '.join(AMBIGUOUS_MODES)}, got {ambiguous!r}")
+    if length_mode not in LENGTH_MODES:
+        raise KerasMotifsError(f"length_mode must be one of {', '.join(LENGTH_MODES)}, got {length_mode!r}")
+    if length is not None:
+        check_integer(length, "length", types=(int, np.integer))
+
+
+def _fasta_files(fasta: str | os.PathLike | Mapping[str, str | os.PathLike], split: Sequence[float]) -> dict[str, Path]:
+    """The FASTA files by split name, or one file under ``"all"`` to be split at random by ``split``."""
+    if isinstance(fasta, Mapping):
+        if set(fasta) != set(SPLITS):
+            raise KerasMotifsError(f"fasta: give one file for each of train, valid, test, got {sorted(fasta)}")
+        return {split_name: Path(fasta[split_name]) for split_name in SPLITS}
+    check_split(split)
+    return {"all": Path(fasta)}
+
+
+def _read_records(files: dict[str, Path]) -> dict[str, list[tuple[str, str]]]:
+    """The (ID, sequence) records of each file, refusing an ID that appears twice in or across files."""
+    records = {name: _read_fasta(path) for name, path in files.items()}
+    seen: dict[str, Path] = {}
+    for name, path in files.items():
+        for record_id, _ in records[name]:
+            if record_id in seen:
+                raise KerasMotifsError(f"{path}: record {record_id!r} appears twice (also in {seen[record_id]})")
+            seen[record_id] = path
+    return records
+
+
+def _encode_random_split(
+    records: list[tuple[str, str]],
+    table: dict[str, list[int]],
+    path: Path,
+    lookup: np.ndarray,
+    target: int,
+    split: Sequence[float],
+    seed: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Encode the records of one file and split them at random into train, valid, test: ``x``, ``y`` per split."""
+    encoded = np.stack([_encode(seq, record_id, path, lookup, target) for record_id, seq in records])
+    label_rows = np.array([table[record_id] for record_id, _ in records], dtype=np.uint8)
+    num = len(records)
+    bounds = split_bounds(num, split)
+    if any(hi <= lo for lo, hi in bounds):
+        raise KerasMotifsError(
+            f"{path}: {num} sequences are too few to fill train, valid and test with split {list(split)}"
+        )
+    permutation = np.random.default_rng(seed).permutation(num)
+    x, y = {}, {}
+    for name, (lo, hi) in zip(SPLITS, bounds):
+        x[name], y[name] = encoded[permutation[lo:hi]], label_rows[permutation[lo:hi]]
+    return x, y
+
+
+def _encode_file_splits(
+    records: dict[str, list[tuple[str, str]]],
+    table: dict[str, list[int]],
+    files: dict[str, Path],
+    lookup: np.ndarray,
+    target: int,
+    num_classes: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Encode the records of one file per split, in file order: ``x``, ``y`` per split."""
+    x, y = {}, {}
+    for name in SPLITS:
+        x[name] = np.stack([_encode(seq, rid, files[name], lookup, target) for rid, seq in records[name]])
+        y[name] = np.array([table[rid] for rid, _ in records[name]], dtype=np.uint8).reshape(-1, num_classes)
+    return x, y
 
 
 def read_labels(path: str | os.PathLike) -> tuple[list[str], dict[str, list[int]]]:

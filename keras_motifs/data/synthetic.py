@@ -45,6 +45,63 @@ def _sample_one_hot(probabilities: np.ndarray, rng: np.random.Generator) -> np.n
     return np.eye(4, dtype=np.float32)[letters]
 
 
+def _plant_motifs(
+    motifs: list, num_seqs: int, length: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Draw each sequence's motifs and their places; return the column distributions, labels and planted motifs.
+
+    Returns
+    -------
+    probabilities : numpy.ndarray
+        shape=(num_seqs, length, 4): uniform background, a motif's PPM where it is planted.
+    labels : numpy.ndarray
+        shape=(num_seqs, len(motifs)), uint8: which classes each sequence holds.
+    planted : dict of str to numpy.ndarray
+        The ground-truth fields (:data:`GROUND_TRUTH_FIELDS`), one entry per planted motif, rows of ``probabilities``.
+    """
+    # 2 * K matrices: each TF forward, then reverse complement; matrix i has class i % K.
+    matrices = [m.ppm for m in motifs] + [m.ppm[::-1, ::-1] for m in motifs]
+    num_classes = len(motifs)
+
+    counts = rng.choice(np.arange(1, len(MOTIF_COUNT_PROBABILITIES) + 1), size=num_seqs, p=MOTIF_COUNT_PROBABILITIES)
+    probabilities = np.full((num_seqs, length, 4), 0.25, dtype=np.float64)
+    labels = np.zeros((num_seqs, num_classes), dtype=np.uint8)
+    planted = {name: [] for name in GROUND_TRUTH_FIELDS}
+    for row, count in enumerate(counts):
+        chosen = rng.integers(0, len(matrices), size=count)
+        widths = np.array([matrices[i].shape[0] for i in chosen])
+        starts = _place_motifs(widths, length, rng)
+        for matrix_index, start, width in zip(chosen, starts, widths):
+            class_index = matrix_index % num_classes
+            probabilities[row, start : start + width] = matrices[matrix_index]
+            labels[row, class_index] = 1
+            planted["sequence"].append(row)
+            planted["matrix"].append(motifs[class_index].id)
+            planted["strand"].append(1 if matrix_index < num_classes else -1)
+            planted["start"].append(start)
+            planted["class_index"].append(class_index)
+    planted_arrays = {
+        "sequence": np.array(planted["sequence"], dtype=np.int64),
+        "matrix": np.array(planted["matrix"], dtype=object),
+        "strand": np.array(planted["strand"], dtype=np.int8),
+        "start": np.array(planted["start"], dtype=np.int64),
+        "class_index": np.array(planted["class_index"], dtype=np.int64),
+    }
+    return probabilities, labels, planted_arrays
+
+
+def _split_ground_truth(planted: dict[str, np.ndarray], rows: np.ndarray, num_seqs: int) -> dict[str, np.ndarray]:
+    """The planted motifs of a split's ``rows``, renumbered to their rows in the split, sorted by row then start."""
+    # Map original rows to their position in this split, keeping split order.
+    new_position = np.full(num_seqs, -1, dtype=np.int64)
+    new_position[rows] = np.arange(len(rows))
+    keep = new_position[planted["sequence"]] >= 0
+    entries = {key: value[keep] for key, value in planted.items()}
+    entries["sequence"] = new_position[entries["sequence"]]
+    order = np.lexsort((entries["start"], entries["sequence"]))
+    return {key: value[order] for key, value in entries.items()}
+
+
 def simulation_motifs(
     num_seqs: int,
     length: int,
@@ -129,51 +186,16 @@ def simulate(
     """
     motifs = simulation_motifs(num_seqs, length, tfs, jaspar_release, split)
     rng = np.random.default_rng(seed)
-    # 2 * K matrices: each TF forward, then reverse complement; matrix i has class i % K.
-    matrices = [m.ppm for m in motifs] + [m.ppm[::-1, ::-1] for m in motifs]
-    num_classes = len(motifs)
-
-    counts = rng.choice(np.arange(1, len(MOTIF_COUNT_PROBABILITIES) + 1), size=num_seqs, p=MOTIF_COUNT_PROBABILITIES)
-    probabilities = np.full((num_seqs, length, 4), 0.25, dtype=np.float64)
-    labels = np.zeros((num_seqs, num_classes), dtype=np.uint8)
-    planted = {name: [] for name in GROUND_TRUTH_FIELDS}
-    for row, count in enumerate(counts):
-        chosen = rng.integers(0, len(matrices), size=count)
-        widths = np.array([matrices[i].shape[0] for i in chosen])
-        starts = _place_motifs(widths, length, rng)
-        for matrix_index, start, width in zip(chosen, starts, widths):
-            class_index = matrix_index % num_classes
-            probabilities[row, start : start + width] = matrices[matrix_index]
-            labels[row, class_index] = 1
-            planted["sequence"].append(row)
-            planted["matrix"].append(motifs[class_index].id)
-            planted["strand"].append(1 if matrix_index < num_classes else -1)
-            planted["start"].append(start)
-            planted["class_index"].append(class_index)
+    # The generator's draws, in this order: motifs per sequence and their places, letters, split permutation.
+    probabilities, labels, planted = _plant_motifs(motifs, num_seqs, length, rng)
     x_all = _sample_one_hot(probabilities, rng)
-
     permutation = rng.permutation(num_seqs)
-    bounds = split_bounds(num_seqs, split)
-    planted_arrays = {
-        "sequence": np.array(planted["sequence"], dtype=np.int64),
-        "matrix": np.array(planted["matrix"], dtype=object),
-        "strand": np.array(planted["strand"], dtype=np.int8),
-        "start": np.array(planted["start"], dtype=np.int64),
-        "class_index": np.array(planted["class_index"], dtype=np.int64),
-    }
     x, y, ground_truth = {}, {}, {}
-    for name, (lo, hi) in zip(SPLITS, bounds):
+    for name, (lo, hi) in zip(SPLITS, split_bounds(num_seqs, split)):
         rows = permutation[lo:hi]
         x[name] = x_all[rows]
         y[name] = labels[rows]
-        # Map original rows to their position in this split, keeping split order.
-        new_position = np.full(num_seqs, -1, dtype=np.int64)
-        new_position[rows] = np.arange(len(rows))
-        keep = new_position[planted_arrays["sequence"]] >= 0
-        entries = {key: value[keep] for key, value in planted_arrays.items()}
-        entries["sequence"] = new_position[entries["sequence"]]
-        order = np.lexsort((entries["start"], entries["sequence"]))
-        ground_truth[name] = {key: value[order] for key, value in entries.items()}
+        ground_truth[name] = _split_ground_truth(planted, rows, num_seqs)
 
     class_names = [m.name for m in motifs]
     return Dataset(

@@ -125,6 +125,86 @@ def _check_probabilities(row: list[float], tokens: list[str], motif_id: str, whe
         )
 
 
+def _read_lines(path: Path) -> list[str]:
+    """The lines of a MEME file, failing with the file's name if it cannot be read."""
+    try:
+        return path.read_text().splitlines()
+    except FileNotFoundError:
+        raise KerasMotifsError(f"{path}: MEME file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise KerasMotifsError(f"{path}: cannot read MEME file ({err})") from None
+
+
+def _read_rows(lines: list[str], i: int, width: int | None, motif_id: str, path: Path) -> tuple[list[list[float]], int]:
+    """Read the probability rows of a matrix from ``lines[i]`` on; return them and the index after the last.
+
+    With ``width`` (``w=``) known, exactly that many rows are read (blank lines
+    skipped); without it, rows are read up to the first blank or non-numeric line
+    after at least one row.
+    """
+    rows = []
+    while i < len(lines) and (width is None or len(rows) < width):
+        row_line = lines[i].strip()
+        row_where = f"{path}: line {i + 1}"
+        if not row_line:
+            if width is None and rows:
+                break
+            i += 1
+            continue
+        row = _numeric_row(row_line)
+        if row is None:
+            if width is None and rows:
+                break
+            raise KerasMotifsError(
+                f"{row_where}: motif {motif_id} has w= {width} but row {len(rows) + 1} is not "
+                f"4 probabilities: {row_line[:60]!r}"
+                if width is not None
+                else f"{row_where}: expected 4 probabilities for motif {motif_id}, got {row_line[:60]!r}"
+            )
+        _check_probabilities(row, row_line.split(), motif_id, row_where)
+        rows.append(row)
+        i += 1
+    return rows, i
+
+
+def _check_row_count(
+    rows: list[list[float]], width: int | None, lines: list[str], i: int, motif_id: str, where: str, path: Path
+) -> None:
+    """Fail if a matrix has no rows, fewer than ``w=``, or a further row of numbers right after ``w=`` rows."""
+    if not rows or (width is not None and len(rows) < width):
+        raise KerasMotifsError(
+            f"{where}: motif {motif_id} has w= {width} but only {len(rows)} rows follow"
+            if width is not None
+            else f"{where}: motif {motif_id} has no matrix rows"
+        )
+    # A further row of 4 numbers right after the last one means w= is too small.
+    j = i
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    extra = _numeric_row(lines[j]) if j < len(lines) else None
+    if width is not None and extra:
+        raise KerasMotifsError(f"{path}: line {j + 1}: motif {motif_id} has more rows than w= {width}")
+
+
+def _read_matrix(lines: list[str], i: int, header: str, pending: tuple[int, str, str], path: Path) -> tuple[Motif, int]:
+    """Read the matrix whose ``letter-probability matrix`` line ``header`` is ``lines[i - 1]``.
+
+    Returns the motif of the ``MOTIF`` line ``pending`` (line number, id, name) and
+    the index of the first line after its matrix.
+    """
+    where = f"{path}: line {i}"
+    values = _parse_keyvalues(header.split(":", 1)[1] if ":" in header else "")
+    alength = _parse_int(values.get("alength", "4"), "alength", where)
+    if alength != 4:
+        raise KerasMotifsError(f"{where}: alength= {alength}, but only 4 letters (A,C,G,T) are supported")
+    width = _parse_int(values["w"], "w", where) if "w" in values else None
+    nsites = _parse_int(values.get("nsites", "20"), "nsites", where)
+    rows, i = _read_rows(lines, i, width, pending[1], path)
+    _check_row_count(rows, width, lines, i, pending[1], where, path)
+    motif = Motif(id=pending[1], ppm=np.array(rows, dtype=np.float64), name=pending[2], nsites=nsites)
+    return motif, i
+
+
 def read_meme(path: str | os.PathLike, allow_empty: bool = False) -> list[Motif]:
     """Read motifs from a MEME minimal format file (also MEME's and JASPAR's MEME files).
 
@@ -160,13 +240,7 @@ def read_meme(path: str | os.PathLike, allow_empty: bool = False) -> list[Motif]
         unless ``allow_empty``.
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        raise KerasMotifsError(f"{path}: MEME file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise KerasMotifsError(f"{path}: cannot read MEME file ({err})") from None
-
+    lines = _read_lines(path)
     motifs: list[Motif] = []
     have_header = False
     pending: tuple[int, str, str] | None = None  # (line number, id, name) of a MOTIF line
@@ -195,48 +269,8 @@ def read_meme(path: str | os.PathLike, allow_empty: bool = False) -> list[Motif]
         elif line.startswith("letter-probability matrix"):
             if pending is None:
                 raise KerasMotifsError(f"{where}: letter-probability matrix without a MOTIF line before it")
-            values = _parse_keyvalues(line.split(":", 1)[1] if ":" in line else "")
-            alength = _parse_int(values.get("alength", "4"), "alength", where)
-            if alength != 4:
-                raise KerasMotifsError(f"{where}: alength= {alength}, but only 4 letters (A,C,G,T) are supported")
-            width = _parse_int(values["w"], "w", where) if "w" in values else None
-            nsites = _parse_int(values.get("nsites", "20"), "nsites", where)
-            rows = []
-            while i < len(lines) and (width is None or len(rows) < width):
-                row_line = lines[i].strip()
-                row_where = f"{path}: line {i + 1}"
-                if not row_line:
-                    if width is None and rows:
-                        break
-                    i += 1
-                    continue
-                row = _numeric_row(row_line)
-                if row is None:
-                    if width is None and rows:
-                        break
-                    raise KerasMotifsError(
-                        f"{row_where}: motif {pending[1]} has w= {width} but row {len(rows) + 1} is not "
-                        f"4 probabilities: {row_line[:60]!r}"
-                        if width is not None
-                        else f"{row_where}: expected 4 probabilities for motif {pending[1]}, got {row_line[:60]!r}"
-                    )
-                _check_probabilities(row, row_line.split(), pending[1], row_where)
-                rows.append(row)
-                i += 1
-            if not rows or (width is not None and len(rows) < width):
-                raise KerasMotifsError(
-                    f"{where}: motif {pending[1]} has w= {width} but only {len(rows)} rows follow"
-                    if width is not None
-                    else f"{where}: motif {pending[1]} has no matrix rows"
-                )
-            # A further row of 4 numbers right after the last one means w= is too small.
-            j = i
-            while j < len(lines) and not lines[j].strip():
-                j += 1
-            extra = _numeric_row(lines[j]) if j < len(lines) else None
-            if width is not None and extra:
-                raise KerasMotifsError(f"{path}: line {j + 1}: motif {pending[1]} has more rows than w= {width}")
-            motifs.append(Motif(id=pending[1], ppm=np.array(rows, dtype=np.float64), name=pending[2], nsites=nsites))
+            motif, i = _read_matrix(lines, i, line, pending, path)
+            motifs.append(motif)
             pending = None
     if not have_header:
         raise KerasMotifsError(f"{path}: line 1: no 'MEME version' line (not a MEME motif file?)")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 
 ALPHABET = "ACGT"
 ROW_SUM_TOLERANCE = 1e-3
@@ -161,8 +161,7 @@ def trim(motif: Motif, min_ic: float = 0.5, pad: int = 0) -> Motif | None:
         raise KerasMotifsError(f"trim: motif must be a Motif, got {type(motif).__name__}")
     if not 0.0 <= min_ic <= 2.0:
         raise KerasMotifsError(f"trim: min_ic must be between 0 and 2 bits, got {min_ic}")
-    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
-        raise KerasMotifsError(f"trim: pad must be a non-negative integer, got {pad!r}")
+    check_integer(pad, "trim: pad", minimum=0, types=(int, np.integer), requirement="a non-negative integer")
     informative = np.flatnonzero(information_content(motif.ppm) >= min_ic)
     if informative.size == 0:
         return None

@@ -70,6 +70,75 @@ def read_ground_truth(path: str | os.PathLike, allow_empty: bool = False) -> dic
     return {tf: sorted(ids) for tf, ids in checked.items()}
 
 
+def _check_filter_ids(table: pd.DataFrame, filter_ids: Sequence[str]) -> list[str]:
+    """Refuse a table without Tomtom's columns and filter IDs that are empty, repeated or miss a Query_ID of it.
+
+    Returns the filter IDs as a list of str.
+    """
+    if not isinstance(table, pd.DataFrame) or list(table.columns) != TOMTOM_COLUMNS:
+        got = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
+        raise KerasMotifsError(f"table: expected Tomtom's columns {TOMTOM_COLUMNS}, got {got}")
+    if isinstance(filter_ids, str):
+        raise KerasMotifsError(f"filter_ids: expected a list of filter IDs, got the string {filter_ids!r}")
+    filter_ids = [str(f) for f in filter_ids]
+    if not filter_ids:
+        raise KerasMotifsError("filter_ids: no filters given (the fractions need at least one)")
+    if len(set(filter_ids)) != len(filter_ids):
+        raise KerasMotifsError("filter_ids: filter IDs must be unique")
+    unknown = sorted(set(table["Query_ID"]) - set(filter_ids))
+    if unknown:
+        raise KerasMotifsError(
+            f"table: Query_ID {unknown[0]!r} is not among the {len(filter_ids)} filter_ids "
+            "(Tomtom table and filters from different runs?)"
+        )
+    return filter_ids
+
+
+def _target_names(target_names: Mapping[str, str] | Sequence[Motif] | None) -> Mapping[str, str]:
+    """Target ID -> name, from a mapping or the motifs themselves; empty for None."""
+    if target_names is None:
+        return {}
+    if isinstance(target_names, Mapping):
+        return target_names
+    return {m.id: m.name for m in target_names}
+
+
+def _hits_by_filter(table: pd.DataFrame, evalue_threshold: float) -> dict[str, pd.DataFrame]:
+    """Query_ID -> its rows with E-value at most the threshold, best first (E-value, p-value, table order)."""
+    hits = table[table["E-value"] <= evalue_threshold]
+    hits = hits.assign(_order=range(len(hits))).sort_values(["E-value", "p-value", "_order"], kind="stable")
+    return {fid: rows for fid, rows in hits.groupby("Query_ID", sort=False)}
+
+
+def _score_filter(
+    fid: str, rows: pd.DataFrame | None, names: Mapping[str, str], gt: dict[str, set[str]] | None
+) -> tuple[dict, set[str]]:
+    """One filter's entry of the score from its hits (best first, or None), and the TFs any of its hits match."""
+    entry = {
+        "filter": fid,
+        "best_jaspar_id": None,
+        "best_jaspar_name": None,
+        "best_evalue": None,
+        "best_gt_tf": None,
+        "best_gt_id": None,
+        "best_gt_evalue": None,
+    }
+    tfs_hit: set[str] = set()
+    if rows is None:
+        return entry, tfs_hit
+    best = rows.iloc[0]
+    entry["best_jaspar_id"] = best["Target_ID"]
+    entry["best_jaspar_name"] = names.get(best["Target_ID"])
+    entry["best_evalue"] = float(best["E-value"])
+    if gt is not None:
+        for target, evalue in zip(rows["Target_ID"], rows["E-value"]):
+            tfs = [tf for tf, ids in gt.items() if base_id(target) in ids]
+            if tfs and entry["best_gt_tf"] is None:
+                entry.update(best_gt_tf=tfs[0], best_gt_id=target, best_gt_evalue=float(evalue))
+            tfs_hit.update(tfs)
+    return entry, tfs_hit
+
+
 def score_tomtom(
     table: pd.DataFrame,
     filter_ids: Sequence[str],
@@ -109,68 +178,23 @@ def score_tomtom(
         "best_gt_id", "best_gt_evalue"}]}``; fields of a filter without a hit are
         None. Best = lowest E-value (then lowest p-value, then table order).
     """
-    if not isinstance(table, pd.DataFrame) or list(table.columns) != TOMTOM_COLUMNS:
-        got = list(table.columns) if isinstance(table, pd.DataFrame) else type(table).__name__
-        raise KerasMotifsError(f"table: expected Tomtom's columns {TOMTOM_COLUMNS}, got {got}")
-    if isinstance(filter_ids, str):
-        raise KerasMotifsError(f"filter_ids: expected a list of filter IDs, got the string {filter_ids!r}")
-    filter_ids = [str(f) for f in filter_ids]
-    if not filter_ids:
-        raise KerasMotifsError("filter_ids: no filters given (the fractions need at least one)")
-    if len(set(filter_ids)) != len(filter_ids):
-        raise KerasMotifsError("filter_ids: filter IDs must be unique")
-    unknown = sorted(set(table["Query_ID"]) - set(filter_ids))
-    if unknown:
-        raise KerasMotifsError(
-            f"table: Query_ID {unknown[0]!r} is not among the {len(filter_ids)} filter_ids "
-            "(Tomtom table and filters from different runs?)"
-        )
+    filter_ids = _check_filter_ids(table, filter_ids)
     if isinstance(evalue_threshold, bool) or not isinstance(evalue_threshold, (int, float)) or not (
         math.isfinite(evalue_threshold) and evalue_threshold > 0
     ):
         raise KerasMotifsError(f"evalue_threshold must be a positive number, got {evalue_threshold!r}")
     gt = check_ground_truth(ground_truth, "ground_truth") if ground_truth is not None else None
-    if target_names is None:
-        names: Mapping[str, str] = {}
-    elif isinstance(target_names, Mapping):
-        names = target_names
-    else:
-        names = {m.id: m.name for m in target_names}
-
-    hits = table[table["E-value"] <= evalue_threshold]
-    hits = hits.assign(_order=range(len(hits))).sort_values(["E-value", "p-value", "_order"], kind="stable")
-    by_filter = {fid: rows for fid, rows in hits.groupby("Query_ID", sort=False)}
+    names = _target_names(target_names)
+    by_filter = _hits_by_filter(table, evalue_threshold)
 
     covered = {tf: False for tf in gt} if gt is not None else {}
-    filters, n_any, n_gt = [], 0, 0
+    filters = []
     for fid in filter_ids:
-        entry = {
-            "filter": fid,
-            "best_jaspar_id": None,
-            "best_jaspar_name": None,
-            "best_evalue": None,
-            "best_gt_tf": None,
-            "best_gt_id": None,
-            "best_gt_evalue": None,
-        }
-        rows = by_filter.get(fid)
-        if rows is not None:
-            n_any += 1
-            best = rows.iloc[0]
-            entry["best_jaspar_id"] = best["Target_ID"]
-            entry["best_jaspar_name"] = names.get(best["Target_ID"])
-            entry["best_evalue"] = float(best["E-value"])
-            if gt is not None:
-                found_gt = False
-                for target, evalue in zip(rows["Target_ID"], rows["E-value"]):
-                    tfs = [tf for tf, ids in gt.items() if base_id(target) in ids]
-                    for tf in tfs:
-                        covered[tf] = True
-                    if tfs and not found_gt:
-                        found_gt = True
-                        entry.update(best_gt_tf=tfs[0], best_gt_id=target, best_gt_evalue=float(evalue))
-                n_gt += found_gt
+        entry, tfs_hit = _score_filter(fid, by_filter.get(fid), names, gt)
+        covered.update(dict.fromkeys(tfs_hit, True))
         filters.append(entry)
+    n_any = sum(entry["best_evalue"] is not None for entry in filters)
+    n_gt = sum(entry["best_gt_evalue"] is not None for entry in filters)
 
     return {
         "layer": layer,

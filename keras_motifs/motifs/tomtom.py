@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from keras_motifs.defaults import ENGINE, ENGINES, EVALUE_THRESHOLD
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.motifs.meme import write_meme
 from keras_motifs.motifs.numba_cache import ensure_writable_cache
 from keras_motifs.motifs.ppm import Motif, consensus, reverse_complement
@@ -74,8 +74,7 @@ def _check_options(engine: str, thresh: float, evalue: bool, min_overlap: int, d
         raise KerasMotifsError(f"thresh must be a positive number, got {thresh!r}")
     if not evalue and thresh > 1:
         raise KerasMotifsError(f"thresh is a q-value threshold (evalue=False) and must be at most 1, got {thresh}")
-    if isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, np.integer)) or min_overlap < 1:
-        raise KerasMotifsError(f"min_overlap must be an integer >= 1, got {min_overlap!r}")
+    check_integer(min_overlap, "min_overlap", types=(int, np.integer), requirement="an integer >= 1")
     if dist not in MEME_DISTANCES:
         raise KerasMotifsError(f"dist must be one of {', '.join(MEME_DISTANCES)}, got {dist!r}")
     if engine == "memelite" and dist != "ed":

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import read_json
 from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.motifs.meme import read_meme
@@ -160,11 +160,9 @@ def _read_run(run_dir: Path) -> RunResult:
     pool = _get(config, ["spec", "conv_layers", 0, "pool_size"], config_path)
     if not isinstance(arch, str) or not arch:
         raise KerasMotifsError(f"{config_path}: 'arch' must be a non-empty name, got {arch!r}")
-    if isinstance(trial, bool) or not isinstance(trial, int):
-        raise KerasMotifsError(f"{config_path}: 'trial' must be an integer, got {trial!r}")
+    check_integer(trial, f"{config_path}: 'trial'", minimum=None)
     pool = 1 if pool is None else pool
-    if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
-        raise KerasMotifsError(f"{config_path}: first conv layer 'pool_size' must be >= 1, got {pool!r}")
+    check_integer(pool, f"{config_path}: first conv layer 'pool_size'", requirement=">= 1")
     return RunResult(
         path=run_dir,
         arch=arch,

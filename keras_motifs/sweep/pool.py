@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keras_motifs._runtime import GPU_SHARING_VARIABLES, start_fresh_python, thread_environment, usable_cpus
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 
 if TYPE_CHECKING:
     from keras_motifs.sweep.steps import Progress, Step
@@ -70,8 +70,7 @@ def worker_environment(workers: int) -> dict[str, str]:
         :data:`keras_motifs._runtime.GPU_SHARING_VARIABLES`, so that the processes share
         one GPU's memory (each takes what it uses, not all of it).
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
+    check_integer(workers, "workers")
     return {**thread_environment(max(1, usable_cpus() // workers)), **GPU_SHARING_VARIABLES}
 
 

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.experiment import ExperimentFolder
 from keras_motifs.io.files import write_json
 from keras_motifs.models import check_input_length, get_spec
@@ -88,8 +88,7 @@ def run_experiment(sweep: Sweep, out_dir: str | os.PathLike, stream=None, worker
     from keras_motifs.io.files import folder_lock, remove_leftover_temporaries
     from keras_motifs.report.write import write_report
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise KerasMotifsError(f"workers must be a positive integer, got {workers!r}")
+    check_integer(workers, "workers")
     out_dir = Path(out_dir)
     folder = ExperimentFolder(out_dir)
     _check_settings(sweep)  # before anything is written: a refused run leaves no record to be locked out by

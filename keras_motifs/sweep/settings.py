@@ -24,7 +24,7 @@ from keras_motifs.defaults import (
     RELEASED_WINDOW,
     Protocol,
 )
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import read_json
 from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, get_spec
 
@@ -154,13 +154,9 @@ def check_sweep(sweep: Sweep, where: str) -> None:
     for name in sweep.archs:
         get_spec(name)  # unknown names fail here, listing the known ones
     for name in ("trials", "epochs", "batch_size", "num_seqs", "length"):
-        value = getattr(sweep, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise KerasMotifsError(f"{where}: {name} must be a positive integer, got {value!r}")
+        check_integer(getattr(sweep, name), f"{where}: {name}")
     for name in ("patience", "callback_every", "lr_patience", "seed"):
-        value = getattr(sweep, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise KerasMotifsError(f"{where}: {name} must be an integer >= 0, got {value!r}")
+        check_integer(getattr(sweep, name), f"{where}: {name}", minimum=0)
     if not isinstance(sweep.lr, (int, float)) or not 0 < sweep.lr < math.inf:
         raise KerasMotifsError(f"{where}: lr must be a positive number, got {sweep.lr!r}")
     if sweep.monitor not in MONITORS:
@@ -178,9 +174,8 @@ def check_sweep(sweep: Sweep, where: str) -> None:
         raise KerasMotifsError(f"{where}: jaspar_release must be a release name, got {sweep.jaspar_release!r}")
     if sweep.data is not None and not isinstance(sweep.data, str):
         raise KerasMotifsError(f"{where}: data must be a dataset path, got {sweep.data!r}")
-    if sweep.window is not None and (isinstance(sweep.window, bool) or not isinstance(sweep.window, int)
-                                     or sweep.window < 1):
-        raise KerasMotifsError(f"{where}: window must be a positive integer, got {sweep.window!r}")
+    if sweep.window is not None:
+        check_integer(sweep.window, f"{where}: window")
 
 
 #: Settings that the outputs already in a folder depend on (the protocol and these); archs and trials may grow.
