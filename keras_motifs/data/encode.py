@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds
+from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds, split_rows
 from keras_motifs.data.writer import write_dataset
 from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
@@ -150,9 +150,8 @@ def encode_fasta(
             raise KerasMotifsError(
                 f"{files['all']}: {num} sequences are too few to fill train, valid and test with split {list(split)}"
             )
-        permutation = np.random.default_rng(seed).permutation(num)
-        for name, (lo, hi) in zip(SPLITS, bounds):
-            x[name], y[name] = encoded[permutation[lo:hi]], label_rows[permutation[lo:hi]]
+        for name, rows in zip(SPLITS, split_rows(num, split, np.random.default_rng(seed))):
+            x[name], y[name] = encoded[rows], label_rows[rows]
     else:
         for name in SPLITS:
             x[name] = np.stack([_encode(seq, rid, files[name], lookup, target) for rid, seq in records[name]])

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_motifs.data.dataset import DEFAULT_SPLIT, GROUND_TRUTH_FIELDS, SPLITS, Dataset, check_split, split_bounds
+from keras_motifs.data.dataset import (
+    DEFAULT_SPLIT,
+    GROUND_TRUTH_FIELDS,
+    SPLITS,
+    Dataset,
+    check_split,
+    split_bounds,
+    split_rows,
+)
 from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.jaspar import PAPER_TFS, get_motif, ground_truth_ids
@@ -152,8 +160,7 @@ def simulate(
             planted["class_index"].append(class_index)
     x_all = _sample_one_hot(probabilities, rng)
 
-    permutation = rng.permutation(num_seqs)
-    bounds = split_bounds(num_seqs, split)
+    split_indices = split_rows(num_seqs, split, rng)
     planted_arrays = {
         "sequence": np.array(planted["sequence"], dtype=np.int64),
         "matrix": np.array(planted["matrix"], dtype=object),
@@ -162,8 +169,7 @@ def simulate(
         "class_index": np.array(planted["class_index"], dtype=np.int64),
     }
     x, y, ground_truth = {}, {}, {}
-    for name, (lo, hi) in zip(SPLITS, bounds):
-        rows = permutation[lo:hi]
+    for name, rows in zip(SPLITS, split_indices):
         x[name] = x_all[rows]
         y[name] = labels[rows]
         # Map original rows to their position in this split, keeping split order.
