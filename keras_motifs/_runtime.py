@@ -16,6 +16,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from keras_motifs.errors import check_integer
 
@@ -88,6 +89,44 @@ def import_keras_quietly() -> None:
         os.close(saved)
 
 
+#: The signals that end a keras-motifs process (Ctrl-C, ``kill``): :func:`handling_signals` takes them over.
+ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def handling_signals(handler: Callable[[int, types.FrameType | None, Any], None]) -> Iterator[None]:
+    """While the block runs, ``handler(signum, frame, previous)`` handles SIGINT and SIGTERM.
+
+    ``previous`` is what handled the signal before the block: a callable (the
+    handler of an enclosing block, Python's ``KeyboardInterrupt``), ``signal.SIG_DFL``,
+    or None when it was not set from Python; a handler may chain to it. Signals that
+    were set to be ignored stay ignored; outside the main thread, where Python cannot
+    set handlers, nothing changes. The previous handlers return afterwards.
+
+    Parameters
+    ----------
+    handler : callable
+        Called with the signal's number, the interrupted frame and the previous handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in ENDING_SIGNALS}
+
+    def handle(signum: int, frame: types.FrameType | None) -> None:
+        handler(signum, frame, previous[signum])
+
+    try:
+        for signum, before in previous.items():
+            if before is not signal.SIG_IGN:
+                signal.signal(signum, handle)
+        yield
+    finally:
+        for signum, before in previous.items():
+            if before is not None:  # None: set outside Python, which Python cannot set back
+                signal.signal(signum, before)
+
+
 @contextlib.contextmanager
 def ending_on_signals(cleanup: Callable[[], None]) -> Iterator[types.SimpleNamespace]:
     """While the block runs, SIGINT and SIGTERM end the process at once, cleanly.
@@ -98,9 +137,8 @@ def ending_on_signals(cleanup: Callable[[], None]) -> Iterator[types.SimpleNames
     prints the yielded object's ``note`` on standard error (as it was on entry, even
     if file descriptor 2 is redirected meanwhile) and exits with status 128 + the
     signal's number: 130 for SIGINT, 143 for SIGTERM. Nothing half-written remains,
-    since final names are only made by a rename. Signals that the parent process set
-    to be ignored stay ignored; outside the main thread, where Python cannot set
-    handlers, nothing changes. The previous handlers return afterwards.
+    since final names are only made by a rename. The handlers are set as
+    :func:`handling_signals` sets them (ignored signals and other threads left alone).
 
     Parameters
     ----------
@@ -108,12 +146,9 @@ def ending_on_signals(cleanup: Callable[[], None]) -> Iterator[types.SimpleNames
         Called with no argument by the handler, before the process exits.
     """
     ending = types.SimpleNamespace(note="keras-motifs: interrupted")
-    if threading.current_thread() is not threading.main_thread():
-        yield ending
-        return
     stderr = os.dup(2)
 
-    def end(signum: int, frame) -> None:
+    def end(signum: int, frame: types.FrameType | None, previous: Any) -> None:
         try:
             cleanup()
             for stream in (sys.stdout, sys.stderr):
@@ -123,15 +158,10 @@ def ending_on_signals(cleanup: Callable[[], None]) -> Iterator[types.SimpleNames
         finally:
             os._exit(128 + signum)
 
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for signum, handler in previous.items():
-            if handler is not signal.SIG_IGN:
-                signal.signal(signum, end)
-        yield ending
+        with handling_signals(end):
+            yield ending
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         os.close(stderr)
 
 

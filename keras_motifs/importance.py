@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from keras_motifs.errors import KerasMotifsError, KerasMotifsWarning
 from keras_motifs.io.files import atomic_file
@@ -34,6 +33,7 @@ from keras_motifs.probe.inputs import SequenceInputs
 from keras_motifs.probe.layer import LayerProbe, probe_layer
 from keras_motifs.probe.paths import find_layer, layer_paths
 from keras_motifs.probe.trace import ELEMENTWISE_TYPES
+from keras_motifs.training import auroc
 
 __all__ = ["ABLATIONS", "filter_importance", "write_importance"]
 
@@ -211,16 +211,6 @@ def _cross_entropy(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -(y * np.log(p) + (1 - y) * np.log1p(-p)).mean(axis=-2)
 
 
-def _auroc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """AUROC per class (Mann-Whitney: mean ranks of positives, ties averaged); NaN for a class with one label value."""
-    positives = y.sum(axis=0)
-    negatives = len(y) - positives
-    ranks = rankdata(p, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auroc = ((ranks * y).sum(axis=0) - positives * (positives + 1) / 2) / (positives * negatives)
-    return np.where((positives > 0) & (negatives > 0), auroc, np.nan)
-
-
 def _check_labels(y, model: keras.Model, outputs: int, n: int) -> np.ndarray:
     """Labels as a float (n, outputs) array of 0 and 1."""
     y = np.asarray(y, dtype=np.float64)
@@ -333,20 +323,20 @@ def _table(y: np.ndarray, baseline: np.ndarray, ablated: np.ndarray, layer: str,
     if len(names) != y.shape[1]:
         raise KerasMotifsError(f"{len(names)} class names given for {y.shape[1]} outputs")
     loss = _cross_entropy(y, baseline)
-    auroc = _auroc(y, baseline)
-    if np.isnan(auroc).any():
-        missing = [name for name, value in zip(names, auroc) if np.isnan(value)]
+    area = auroc(y, baseline)
+    if np.isnan(area).any():
+        missing = [name for name, value in zip(names, area) if np.isnan(value)]
         warnings.warn(f"AUROC drops are NaN for {', '.join(missing)}: the data holds one label value only for "
                       "these classes (too few sequences?)", KerasMotifsWarning, stacklevel=3)
     increase = _cross_entropy(y[None], ablated) - loss
-    drop = np.stack([auroc - _auroc(y, p) for p in ablated])
+    drop = np.stack([area - auroc(y, p) for p in ablated])
     table = pd.DataFrame({"filter": [f"filter{k}" for k in range(len(ablated))], "layer": layer,
                           "importance": increase.mean(axis=1),
                           "top_class": [names[k] if row[k] > 0 else "" for k, row in zip(increase.argmax(axis=1),
                                                                                          increase)]})
     table = pd.concat([table, pd.DataFrame(increase, columns=names),
                        pd.DataFrame(drop, columns=[f"auroc_drop:{name}" for name in names])], axis=1)
-    table.attrs["baseline"] = {"loss": dict(zip(names, loss.tolist())), "auroc": dict(zip(names, auroc.tolist()))}
+    table.attrs["baseline"] = {"loss": dict(zip(names, loss.tolist())), "auroc": dict(zip(names, area.tolist()))}
     return table
 
 

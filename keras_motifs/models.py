@@ -33,6 +33,7 @@ __all__ = [
     "build_model",
     "get_spec",
     "load_spec",
+    "readable_layers",
     "receptive_fields",
 ]
 
@@ -281,6 +282,21 @@ def check_input_length(spec: ArchitectureSpec, input_length: int) -> None:
                 f"at input length {input_length}; use smaller pools or longer sequences"
             )
         length = math.ceil(length / layer.stride)
+
+
+def readable_layers(spec: ArchitectureSpec) -> list[str]:
+    """Names of a spec's conv layers whose filters have a fixed window: up to the first that pools or strides.
+
+    ``conv1`` for cnn-25, ``conv1`` and ``conv2`` for cnn-1 (the names :func:`build_model` gives).
+    The rule on the spec, so that ``keras-motifs run`` knows its steps before any model exists;
+    :func:`keras_motifs.probe.layer.readable_conv_layers` measures the same on a built model.
+    """
+    names = []
+    for i, layer in enumerate(spec.conv_layers, start=1):
+        names.append(f"conv{i}")
+        if layer.pool_size > 1 or layer.stride > 1:
+            break
+    return names
 
 
 def build_model(

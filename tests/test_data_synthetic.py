@@ -12,7 +12,7 @@ import pytest
 from test_deepsea import deepsea_one_hot, make_split, write_v5, write_v73
 
 from keras_motifs import __version__
-from keras_motifs.data.dataset import SPLITS
+from keras_motifs.data.dataset import SPLITS, split_bounds, split_rows
 from keras_motifs.data.deepsea import PAPER_CLASS_INDICES, convert_deepsea
 from keras_motifs.data.encode import encode_fasta
 from keras_motifs.data.reader import load_dataset, read_class_motif_ids
@@ -35,6 +35,13 @@ def test_split_sizes_and_shapes(dataset):
         np.testing.assert_array_equal(dataset.x[split].sum(axis=2), 1.0)  # one-hot
     assert dataset.class_names == list(PAPER_TFS)
 
+
+
+def test_split_rows_cut_one_permutation_by_the_bounds():
+    rows = split_rows(57, (0.7, 0.1, 0.2), np.random.default_rng(4))
+    permutation = np.random.default_rng(4).permutation(57)
+    np.testing.assert_array_equal(np.concatenate(rows), permutation)
+    assert [len(r) for r in rows] == [hi - lo for lo, hi in split_bounds(57, (0.7, 0.1, 0.2))]
 
 def test_motif_count_distribution(dataset):
     counts = np.concatenate(

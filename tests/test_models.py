@@ -8,7 +8,7 @@ import pytest
 
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.layers import ConvBlock
-from keras_motifs.models import ARCHITECTURES, build_model, get_spec, load_spec, receptive_fields
+from keras_motifs.models import ARCHITECTURES, build_model, get_spec, load_spec, readable_layers, receptive_fields
 
 # name -> (first filters, first width, (pool, stride) per conv layer, second width)
 PAPER = {
@@ -146,3 +146,10 @@ def test_receptive_fields_of_a_plain_keras_model():
     report = receptive_fields(model)
     assert [(f.layer, f.pool_size, f.receptive_field) for f in report.layers] == [("c1", 20, 11), ("c2", 2, 11 + 19 + 40)]
     assert report.first_layer_whole_motifs
+
+
+def test_readable_layers_from_the_spec():
+    assert readable_layers(get_spec("cnn-25")) == ["conv1"]
+    assert readable_layers(get_spec("cnn-1")) == ["conv1", "conv2"]
+    assert readable_layers(get_spec("cnn-1-1-100")) == ["conv1", "conv2", "conv3"]
+    assert readable_layers(get_spec("cnn-50-2")) == ["conv1"]

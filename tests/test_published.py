@@ -2,9 +2,8 @@
 
 import pytest
 
-from keras_motifs.models import get_spec
+from keras_motifs.models import get_spec, readable_layers
 from keras_motifs.report.published import METRICS, PUBLISHED, published_figures
-from keras_motifs.sweep.steps import readable_layers
 
 
 @pytest.mark.parametrize("arch, layer", sorted(PUBLISHED))

@@ -243,6 +243,24 @@ def test_main_gives_the_signal_handlers_back(tmp_path, capsys):
     assert {signum: signal.getsignal(signum) for signum in before} == before
 
 
+
+def test_handling_signals_passes_the_previous_handler_keeps_ignored_signals_and_gives_both_back():
+    from keras_motifs._runtime import handling_signals
+
+    seen = []
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with handling_signals(lambda signum, frame, previous: seen.append((signum, previous))):
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert seen == [(signal.SIGINT, before[signal.SIGINT])]
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before[signal.SIGTERM])
+    assert {signum: signal.getsignal(signum) for signum in before} == before
+
 def test_discard_temporaries_removes_what_is_being_written(tmp_path):
     with fileio.atomic_directory(tmp_path / "run") as folder, fileio.atomic_file(tmp_path / "a.txt") as file, \
             fileio.scratch_directory(tmp_path / "d.h5") as scratch:

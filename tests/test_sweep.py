@@ -15,7 +15,6 @@ from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.models import get_spec
 from keras_motifs.sweep.run import run_experiment
 from keras_motifs.sweep.settings import PROFILES, resolve_sweep
-from keras_motifs.sweep.steps import readable_layers
 
 TINY = dict(archs="cnn-1,cnn-25", epochs=1, num_seqs=300, callback_every=1)
 
@@ -172,13 +171,6 @@ def test_a_refused_run_leaves_nothing_and_the_fixed_command_runs_in_the_same_fol
     monkeypatch.undo()
     assert main(["run", "--out", str(out), "--archs", "cnn-25", "--num-seqs", "100", "--epochs", "1"]) == 0
     assert (out / "report.html").is_file()
-
-
-def test_readable_layers_from_the_spec():
-    assert readable_layers(get_spec("cnn-25")) == ["conv1"]
-    assert readable_layers(get_spec("cnn-1")) == ["conv1", "conv2"]
-    assert readable_layers(get_spec("cnn-1-1-100")) == ["conv1", "conv2", "conv3"]
-    assert readable_layers(get_spec("cnn-50-2")) == ["conv1"]
 
 
 def test_report_command_on_run_folders_made_elsewhere(tiny_run, tmp_path, capsys):

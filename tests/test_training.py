@@ -11,7 +11,7 @@ from keras_motifs.data.reader import load_dataset
 from keras_motifs.defaults import PAPER
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
-from keras_motifs.training import choose_steps_per_execution, compile_model, evaluate, fit, train_run
+from keras_motifs.training import auroc, choose_steps_per_execution, compile_model, evaluate, fit, train_run
 
 
 def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
@@ -39,6 +39,35 @@ def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
     again = evaluate(model, dataset.x["test"], dataset.y["test"], dataset.class_names)
     assert again["auroc"] == pytest.approx(metrics["auroc"]) and again["mean_aupr"] == pytest.approx(metrics["mean_aupr"])
 
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_auroc_agrees_with_scikit_learn_ties_included(seed):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, (200, 3)).astype(np.uint8)
+    for scores in (np.round(rng.random((200, 3)), 1), rng.random((200, 3)).astype(np.float32)):  # many ties, none
+        expected = [roc_auc_score(y[:, k], scores[:, k]) for k in range(3)]
+        np.testing.assert_allclose(auroc(y, scores), expected, rtol=1e-12)
+    assert np.isnan(auroc(np.zeros((5, 1)), scores[:5, :1])).all()
+    assert np.isnan(auroc(np.ones((5, 1)), scores[:5, :1])).all()
+
+
+def test_evaluate_scores_auroc_as_scikit_learn_and_refuses_nan_predictions():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 4)).astype(np.float32), rng.integers(0, 2, (64, 2)).astype(np.uint8)
+    y[:, 1] = 1  # one label value: no AUROC
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="sigmoid")])
+    metrics = evaluate(model, x, y, ["a", "b"])
+    predictions = model.predict(x, verbose=0)
+    assert metrics["auroc"]["a"] == pytest.approx(roc_auc_score(y[:, 0], predictions[:, 0]), rel=1e-12)
+    assert metrics["auroc"]["b"] is None and metrics["mean_auroc"] == metrics["auroc"]["a"]
+    model.layers[-1].kernel.assign(np.full((4, 2), np.nan, dtype=np.float32))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        evaluate(model, x, y, ["a", "b"])
 
 def test_best_weights_are_kept(small_dataset):
     """The model ends with the weights of the epoch of lowest validation loss."""

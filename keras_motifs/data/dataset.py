@@ -102,3 +102,27 @@ def split_bounds(n: int, split: Sequence[float]) -> list[tuple[int, int]]:
     n_train = int(round(split[0] * n))
     n_valid = int(round(split[1] * n))
     return [(0, n_train), (n_train, n_train + n_valid), (n_train + n_valid, n)]
+
+
+def split_rows(n: int, split: Sequence[float], rng: np.random.Generator) -> list[np.ndarray]:
+    """Return the rows of train, valid and test: a random permutation of ``n`` rows cut by :func:`split_bounds`.
+
+    The one split of a single pool of sequences: the synthetic generator and FASTA
+    encoding both call it, so that the same generator state gives the same splits.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    split : sequence of float
+        Fractions of train, valid and test (see :func:`check_split`).
+    rng : numpy.random.Generator
+        Draws the permutation (one call of ``rng.permutation(n)``).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Row indices of train, valid and test, in their order in each split.
+    """
+    permutation = rng.permutation(n)
+    return [permutation[lo:hi] for lo, hi in split_bounds(n, split)]

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds
+from keras_motifs.data.dataset import DEFAULT_SPLIT, SPLITS, Dataset, check_split, split_bounds, split_rows
 from keras_motifs.data.writer import write_dataset
 from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError, check_integer
@@ -205,10 +205,9 @@ def _encode_random_split(
         raise KerasMotifsError(
             f"{path}: {num} sequences are too few to fill train, valid and test with split {list(split)}"
         )
-    permutation = np.random.default_rng(seed).permutation(num)
     x, y = {}, {}
-    for name, (lo, hi) in zip(SPLITS, bounds):
-        x[name], y[name] = encoded[permutation[lo:hi]], label_rows[permutation[lo:hi]]
+    for name, rows in zip(SPLITS, split_rows(num, split, np.random.default_rng(seed))):
+        x[name], y[name] = encoded[rows], label_rows[rows]
     return x, y
 
 

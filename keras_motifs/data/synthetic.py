@@ -6,7 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from keras_motifs.data.dataset import DEFAULT_SPLIT, GROUND_TRUTH_FIELDS, SPLITS, Dataset, check_split, split_bounds
+from keras_motifs.data.dataset import (
+    DEFAULT_SPLIT,
+    GROUND_TRUTH_FIELDS,
+    SPLITS,
+    Dataset,
+    check_split,
+    split_bounds,
+    split_rows,
+)
 from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.jaspar import PAPER_TFS, get_motif, ground_truth_ids
@@ -189,10 +197,8 @@ def simulate(
     # The generator's draws, in this order: motifs per sequence and their places, letters, split permutation.
     probabilities, labels, planted = _plant_motifs(motifs, num_seqs, length, rng)
     x_all = _sample_one_hot(probabilities, rng)
-    permutation = rng.permutation(num_seqs)
     x, y, ground_truth = {}, {}, {}
-    for name, (lo, hi) in zip(SPLITS, split_bounds(num_seqs, split)):
-        rows = permutation[lo:hi]
+    for name, rows in zip(SPLITS, split_rows(num_seqs, split, rng)):
         x[name] = x_all[rows]
         y[name] = labels[rows]
         ground_truth[name] = _split_ground_truth(planted, rows, num_seqs)

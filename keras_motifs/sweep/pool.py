@@ -34,11 +34,17 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+import types
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from keras_motifs._runtime import GPU_SHARING_VARIABLES, start_fresh_python, thread_environment, usable_cpus
+from keras_motifs._runtime import (
+    GPU_SHARING_VARIABLES,
+    handling_signals,
+    start_fresh_python,
+    thread_environment,
+    usable_cpus,
+)
 from keras_motifs.errors import KerasMotifsError, check_integer
 
 if TYPE_CHECKING:
@@ -108,7 +114,7 @@ def run_in_workers(runs: dict[Path, list[Step]], out_dir: Path, workers: int, pr
     """
     # No more processes than runs: the cores are shared among those that can run at once.
     pool = _Workers(out_dir, max(1, min(workers, len(runs))), progress, () if lock_fd is None else (lock_fd,))
-    with pool.ending_on_signals():
+    with handling_signals(pool.end_on_signal):  # no worker outlives an interruption
         try:
             futures = [pool.threads.submit(pool.run, run_dir, steps) for run_dir, steps in runs.items()]
             concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
@@ -210,37 +216,19 @@ class _Workers:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    @contextlib.contextmanager
-    def ending_on_signals(self) -> Iterator[None]:
-        """While the block runs, SIGINT and SIGTERM end the workers first, then do what they did before.
+    def end_on_signal(self, signum: int, frame: types.FrameType | None, previous: Any) -> None:
+        """End the workers, then do what the signal did before.
 
         Before: the command line's handler (which removes this process's temporaries
-        and exits), Python's KeyboardInterrupt, or the default action. Signals set to be
-        ignored stay ignored; outside the main thread nothing changes.
+        and exits), Python's KeyboardInterrupt, or the default action. Set as the
+        handler of :func:`keras_motifs._runtime.handling_signals` by :func:`run_in_workers`.
         """
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-
-        def end(signum: int, frame) -> None:
-            self.terminate()
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, frame)
-            else:
-                signal.signal(signum, signal.SIG_DFL)
-                os.kill(os.getpid(), signum)
-
-        try:
-            for signum, handler in previous.items():
-                if handler is not signal.SIG_IGN:
-                    signal.signal(signum, end)
-            yield
-        finally:
-            for signum, handler in previous.items():
-                if handler is not None:
-                    signal.signal(signum, handler)
+        self.terminate()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
 
 def _parse_event(line: str) -> tuple[str, str, float | None] | None:

@@ -17,22 +17,8 @@ from pathlib import Path
 
 from keras_motifs.io.experiment import ExperimentFolder
 from keras_motifs.io.runfolder import RunFolder
-from keras_motifs.models import ArchitectureSpec, get_spec
+from keras_motifs.models import ArchitectureSpec, get_spec, readable_layers
 from keras_motifs.sweep.settings import Sweep
-
-
-def readable_layers(spec: ArchitectureSpec) -> list[str]:
-    """Conv layers of a spec whose filters have a fixed window: up to the first pool.
-
-    The same rule as :func:`keras_motifs.probe.layer.readable_conv_layers`, on the spec,
-    so the steps are known before any model exists.
-    """
-    names = []
-    for i, layer in enumerate(spec.conv_layers, start=1):
-        names.append(f"conv{i}")
-        if layer.pool_size > 1 or layer.stride > 1:
-            break
-    return names
 
 
 @dataclass
