@@ -33,14 +33,15 @@ def renamed_keywords(**new_by_old: str) -> Callable[[F], F]:
     """
 
     def decorate(function: F) -> F:
+        name = function.__qualname__.removesuffix(".__init__")  # a class is called by its name
+
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             for old, new in new_by_old.items():
                 if old in kwargs:
                     if new in kwargs:
-                        raise TypeError(f"{function.__qualname__}() got {old!r} and {new!r}; give only {new!r}")
-                    warnings.warn(f"{function.__qualname__}(): {old!r} is now called {new!r}",
-                                  DeprecationWarning, stacklevel=2)
+                        raise TypeError(f"{name}() got {old!r} and {new!r}; give only {new!r}")
+                    warnings.warn(f"{name}(): {old!r} is now called {new!r}", DeprecationWarning, stacklevel=2)
                     kwargs[new] = kwargs.pop(old)
             return function(*args, **kwargs)
 

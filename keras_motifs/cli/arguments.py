@@ -42,7 +42,7 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
                              "layers or classes with Keras, imported before loading it (repeatable)")
 
 
-def add_former_name(parser, former: str, action: argparse.Action) -> None:
+def add_former_name(parser: argparse._ActionsContainer, former: str, action: argparse.Action) -> None:
     """Accept ``former``, an option's earlier name, as that option (``--help`` shows the current name only).
 
     Parameters
