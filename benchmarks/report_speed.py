@@ -118,7 +118,7 @@ def write_run(rng: np.random.Generator, run: Path, arch: str, pools: tuple[int, 
     write_json(run / "config.json", {
         "arch": arch, "spec": spec, "trial": trial, "seed": trial, "epochs": 100, "epochs_run": epochs_run,
         "best_epoch": epochs_run - 11, "patience": 10, "monitor": "val_loss", "min_delta": 0.0,
-        "learning_rate": 3e-4, "lr_patience": 0, "lr_factor": 0.2, "batch_size": 100, "class_names": CLASSES})
+        "lr": 3e-4, "lr_patience": 0, "lr_factor": 0.2, "batch_size": 100, "class_names": CLASSES})
     auroc = {c: float(rng.uniform(0.85, 0.98)) for c in CLASSES}
     aupr = {c: float(rng.uniform(0.4, 0.8)) for c in CLASSES}
     write_json(run / "metrics.json", {"auroc": auroc, "aupr": aupr, "mean_auroc": float(np.mean(list(auroc.values()))),

@@ -79,7 +79,7 @@ def train_profile_run(sweep: Sweep, folder: ExperimentFolder, arch: str, rules: 
     """Train one run as the sweep's train step does (``keras_motifs.sweep.steps``), with the rules watching."""
     run = folder.run(arch, 0)
     train_run(load_dataset(folder.synthetic_data), get_spec(arch), run.path, sweep.protocol, seed=sweep.seed, trial=0,
-              overwrite=True, verbose=0, motif_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
+              overwrite=True, verbose=0, callback_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
               engine=sweep.engine, callbacks=[rules])
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_motifs._renamed import renamed_keywords
 from keras_motifs.defaults import ENGINE, EVALUE_THRESHOLD, JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.filters import read_filters
@@ -33,7 +34,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
     turned into PPMs on ``x`` (:func:`keras_motifs.filters.extract_filters`),
     compared with the database by Tomtom, and scored. The epoch logs receive
     ``motif_match_frac`` (fraction of filters matching any database motif at
-    E-value <= ``thresh``) and, with ``ground_truth``, ``motif_gt_frac``
+    E-value <= ``evalue_threshold``) and, with ``ground_truth``, ``motif_gt_frac``
     (fraction matching one of the given TFs), so the figures reach History,
     CSVLogger and TensorBoard and can drive EarlyStopping. Epochs skipped by
     ``every`` leave the keys out of the logs, as Keras does for epochs that
@@ -60,7 +61,8 @@ class MotifMatchCallback(keras.callbacks.Callback):
         ground_truth: TF name -> JASPAR IDs that count as that TF. Default is None.
         every: Score after the first epoch and then every this many epochs. Default is 1.
         method: Extraction method, "code" or "paper". Default is "code".
-        thresh: E-value threshold of a match. Default is 0.1.
+        evalue_threshold: E-value threshold of a match. Default is 0.1. Its former
+            name ``thresh`` still works, with a ``DeprecationWarning``.
         engine: Tomtom engine, "memelite" or "meme". Default is "memelite".
         save_dir: If given, each scored epoch's motifs are saved there as
             ``epoch001.meme``... Default is None.
@@ -75,6 +77,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
     ```
     """
 
+    @renamed_keywords(thresh="evalue_threshold")
     def __init__(
         self,
         x,
@@ -84,7 +87,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         ground_truth: Mapping[str, Sequence[str]] | None = None,
         every: int = 1,
         method: str = "code",
-        thresh: float = EVALUE_THRESHOLD,
+        evalue_threshold: float = EVALUE_THRESHOLD,
         engine: str = ENGINE,
         save_dir: str | os.PathLike | None = None,
     ):
@@ -106,7 +109,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         self.ground_truth = {tf: list(ids) for tf, ids in ground_truth.items()} if ground_truth else None
         self.every = every
         self.method = method
-        self.thresh = thresh
+        self.evalue_threshold = evalue_threshold
         self.engine = engine
         self.save_dir = save_dir
         self._targets = None
@@ -143,7 +146,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
             "ground_truth": self.ground_truth,
             "every": self.every,
             "method": self.method,
-            "thresh": self.thresh,
+            "evalue_threshold": self.evalue_threshold,
             "engine": self.engine,
             "save_dir": str(self.save_dir) if self.save_dir is not None else None,
         }
@@ -167,9 +170,9 @@ class MotifMatchCallback(keras.callbacks.Callback):
         motifs = result.motifs()
         if self.save_dir is not None and epoch is not None:
             write_meme(motifs, Path(self.save_dir) / f"epoch{epoch + 1:03d}.meme")
-        table = tomtom(motifs, self._targets, engine=self.engine, thresh=self.thresh)
+        table = tomtom(motifs, self._targets, engine=self.engine, thresh=self.evalue_threshold)
         score = score_tomtom(table, result.filter_ids, ground_truth=self.ground_truth,
-                             target_names=self._targets, evalue_threshold=self.thresh, layer=result.layer)
+                             target_names=self._targets, evalue_threshold=self.evalue_threshold, layer=result.layer)
         score["epoch"] = epoch
         self.scores.append(score)
         return score

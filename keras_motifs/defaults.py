@@ -8,7 +8,11 @@ options from it without loading Keras.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+from keras_motifs._renamed import renamed_keys
+from keras_motifs.errors import KerasMotifsError
 
 #: JASPAR release of the database and of the synthetic motifs (the paper's).
 JASPAR_RELEASE = "JASPAR2016"
@@ -26,6 +30,10 @@ MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 #: window=19)`` in ``1_train_synthetic.py``), for every layer of every model whatever its
 #: filter width; the ``paper`` profile uses it. Elsewhere the window is the receptive field.
 RELEASED_WINDOW = 19
+
+
+#: A protocol field's annotation -> the values it takes from a JSON file, and how to say so.
+_FIELD_TYPES = {"int": (int, "an integer"), "float": ((int, float), "a number"), "str": (str, "a name")}
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,46 @@ class Protocol:
     lr_factor: float = 0.2
 
     def as_dict(self) -> dict:
-        """The fields by name, as the sweep settings spell them."""
+        """The fields by name, as the sweep settings and ``config.json`` spell them."""
         return asdict(self)
 
+    @classmethod
+    def from_config(cls, config: Mapping) -> Protocol:
+        """The protocol a run was trained with, read from its ``config.json``.
+
+        Parameters
+        ----------
+        config : mapping
+            A run's ``config.json``. One written before a field was recorded gets the value
+            runs were trained with then (:data:`PROTOCOL_BEFORE_RECORDED`); a field under its
+            former name (:data:`PROTOCOL_FORMER_NAMES`) is read under its name.
+
+        Returns
+        -------
+        Protocol
+
+        Raises
+        ------
+        KerasMotifsError
+            A field without a former value is missing, or a field is not of its type (a
+            ``config.json`` written by hand or by another tool).
+        """
+        values = {**PROTOCOL_BEFORE_RECORDED, **renamed_keys(config, PROTOCOL_FORMER_NAMES, "config.json")}
+        protocol = {}
+        for field in fields(cls):
+            value = values.get(field.name)
+            kind, what = _FIELD_TYPES[field.type]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise KerasMotifsError(f"config.json: {field.name} must be {what}, got {value!r}")
+            protocol[field.name] = value
+        return cls(**protocol)
+
+
+#: What runs were trained with before their ``config.json`` (or a sweep's ``sweep.json``) recorded
+#: these fields of the protocol.
+PROTOCOL_BEFORE_RECORDED = {"monitor": "val_loss", "min_delta": 0.0, "lr_patience": 0, "lr_factor": 0.2}
+#: Former names of protocol fields: ``config.json`` recorded ``lr`` as ``learning_rate`` before.
+PROTOCOL_FORMER_NAMES = {"learning_rate": "lr"}
 
 #: The paper's protocol: Adam at 3e-4, batch 100, up to 100 epochs, early stopping on the
 #: validation loss with patience 20. The defaults of ``train`` and of the pipeline.

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from keras_motifs import __version__
+from keras_motifs._renamed import renamed_keywords
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data.dataset import Dataset
 from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, MONITORS, PAPER, Protocol
@@ -49,15 +50,16 @@ TRAINING_METRICS = {"auroc": lambda: keras.metrics.AUC(name="auroc"),
 SEQUENCES_PER_EXECUTION = 2500
 
 
-def compile_model(model: keras.Model, learning_rate: float = PAPER.lr, metrics: Sequence[str] = ("auroc", "aupr"),
+@renamed_keywords(learning_rate="lr")
+def compile_model(model: keras.Model, lr: float = PAPER.lr, metrics: Sequence[str] = ("auroc", "aupr"),
                   steps_per_execution: int = 1) -> keras.Model:
     """Compile with Adam and binary cross-entropy (in place; returns the model).
 
     Parameters
     ----------
     model : keras.Model
-    learning_rate : float
-        Adam's learning rate. Default is 3e-4.
+    lr : float
+        Adam's learning rate (``learning_rate`` before: still taken, with a warning). Default is 3e-4.
     metrics : sequence of str
         Training-time metrics, names of :data:`TRAINING_METRICS`. Each costs time at
         every step. Default is ("auroc", "aupr").
@@ -68,7 +70,7 @@ def compile_model(model: keras.Model, learning_rate: float = PAPER.lr, metrics: 
     if unknown:
         raise KerasMotifsError(f"unknown training metric {unknown[0]!r}; choose from {', '.join(TRAINING_METRICS)}")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
         loss="binary_crossentropy",
         metrics=[TRAINING_METRICS[name]() for name in metrics],
         steps_per_execution=steps_per_execution,
@@ -330,6 +332,7 @@ def training_device(require_gpu: bool = False) -> str:
     return gpus[0] if gpus else devices[0]
 
 
+@renamed_keywords(motif_every="callback_every")
 def train_run(
     dataset: Dataset,
     arch: str | ArchitectureSpec,
@@ -340,7 +343,7 @@ def train_run(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     overwrite: bool = False,
     verbose: int | str = "auto",
-    motif_every: int = 0,
+    callback_every: int = 0,
     jaspar_release: str = JASPAR_RELEASE,
     engine: str = ENGINE,
     require_gpu: bool = False,
@@ -359,15 +362,17 @@ def train_run(
     out_dir : str or PathLike
         The run folder to create.
     protocol, seed
-        See :func:`fit`; ``config.json`` records every field of the protocol.
+        See :func:`fit`; ``config.json`` records every field of the protocol under its name
+        (:meth:`keras_motifs.defaults.Protocol.from_config` reads it back).
     trial : int
         Trial number, recorded in the config. Default is 0.
     callbacks : sequence of keras.callbacks.Callback
         More callbacks for :func:`fit`.
-    motif_every : int
+    callback_every : int
         Score the first layer's filters with a
         :class:`~keras_motifs.callbacks.MotifMatchCallback` on the validation split
         after the first epoch and every this many epochs (0: no callback). Default is 0.
+        Its former name ``motif_every`` still works, with a ``DeprecationWarning``.
     jaspar_release, engine : str
         The callback's database and Tomtom engine. Default is "JASPAR2016", "memelite".
     overwrite : bool
@@ -386,9 +391,9 @@ def train_run(
     """
     device = training_device(require_gpu)
     spec = get_spec(arch)
-    if motif_every:
-        callbacks = [*callbacks, MotifMatchCallback.for_dataset(dataset, every=motif_every, database=jaspar_release,
-                                                                engine=engine)]
+    if callback_every:
+        callbacks = [*callbacks, MotifMatchCallback.for_dataset(dataset, every=callback_every,
+                                                                database=jaspar_release, engine=engine)]
     keras.utils.set_random_seed(seed)
     model = build_model(spec, input_length=dataset.input_length, num_classes=dataset.num_classes)
     with atomic_directory(out_dir, overwrite=overwrite) as tmp:
@@ -413,16 +418,9 @@ def train_run(
                 "spec": spec.to_dict(),
                 "trial": trial,
                 "seed": seed,
-                "epochs": protocol.epochs,
+                **protocol.as_dict(),  # under the protocol's names: earlier versions wrote lr as learning_rate
                 "epochs_run": len(watched),
                 "best_epoch": history.best_epoch,
-                "patience": protocol.patience,
-                "monitor": protocol.monitor,
-                "min_delta": protocol.min_delta,
-                "learning_rate": protocol.lr,  # the protocol's lr, under the name config.json has always used
-                "lr_patience": protocol.lr_patience,
-                "lr_factor": protocol.lr_factor,
-                "batch_size": protocol.batch_size,
                 "steps_per_execution": model.steps_per_execution,
                 # as given: a resolved link would record another pipeline task's work folder
                 "data": str(dataset.path) if dataset.path else None,

@@ -425,7 +425,7 @@ class Rehearsal:
             simulate = self.task("SIMULATE", meta["id"], [meta], on_line=on_line)
             data = simulate.outputs["h5"][1][0] if simulate.ok else None
         jaspar = self.task("JASPAR", str(P["jaspar_release"]), [P["jaspar_release"]], on_line=on_line)
-        db = jaspar.outputs["meme"][0][0] if jaspar.ok else None
+        database = jaspar.outputs["meme"][0][0] if jaspar.ok else None
         ground_truth = None
         if data is None:
             skipped("GROUND_TRUTH", "-", "no dataset")
@@ -439,13 +439,13 @@ class Rehearsal:
         no_meme = None if self.available("tomtom") else "no MEME `tomtom` on PATH where tasks run"
         parts = []
         for run in runs:
-            parts += self._run_tasks(run, data, db, ground_truth, no_meme, skipped, on_line)
+            parts += self._run_tasks(run, data, database, ground_truth, no_meme, skipped, on_line)
         expected = [f"{run['arch']}/trial{run['trial']}" for run in runs]
         report = self.task("REPORT", "report", [parts, [], expected], on_line=on_line)
         if report.ok:
             self._publish(report.outputs["report"][0][0], "report")
 
-    def _run_tasks(self, run: dict, data, db, ground_truth, no_meme: str | None, skipped, on_line) -> list[Path]:
+    def _run_tasks(self, run: dict, data, database, ground_truth, no_meme: str | None, skipped, on_line) -> list[Path]:
         """TRAIN, FILTERS and each layer's tasks of one run; the `runs` folders they emit."""
         parts = []
         if data is None:
@@ -468,10 +468,10 @@ class Rehearsal:
             layer = meme.name.removesuffix(".meme")
             meta = run | {"layer": layer}
             label = f"{run['id']}:{layer}"
-            if db is None:
+            if database is None:
                 skipped("TOMTOM_MEMELITE", label, "no JASPAR database")
             else:
-                parts += self._layer_tasks(meta, label, meme, tables.get(layer), db, ground_truth, no_meme, skipped,
+                parts += self._layer_tasks(meta, label, meme, tables.get(layer), database, ground_truth, no_meme, skipped,
                                            on_line)
             importance = self.task("IMPORTANCE", label, [[meta, model], data], on_line=on_line)
             if importance.ok:
@@ -479,14 +479,14 @@ class Rehearsal:
                 parts.append(importance.outputs["run"][1][0])
         return parts
 
-    def _layer_tasks(self, meta: dict, label: str, meme: Path, table: Path | None, db: Path, ground_truth,
+    def _layer_tasks(self, meta: dict, label: str, meme: Path, table: Path | None, database: Path, ground_truth,
                      no_meme: str | None, skipped, on_line) -> list[Path]:
         """Tomtom (both engines) and SCORE of one layer; the `runs` folders they emit."""
         engines = []
         if "TOMTOM" not in self.skip:
             # Without MEME's tomtom, TOMTOM's script is still rendered (not run).
-            engines.append(self.task("TOMTOM", label, [[meta, meme], db], on_line=on_line, not_run=no_meme))
-        engines.append(self.task("TOMTOM_MEMELITE", label, [[meta, meme], db], on_line=on_line))
+            engines.append(self.task("TOMTOM", label, [[meta, meme], database], on_line=on_line, not_run=no_meme))
+        engines.append(self.task("TOMTOM_MEMELITE", label, [[meta, meme], database], on_line=on_line))
         # The engine's table feeds SCORE and REPORT: MEME's where it ran, as --engine meme does.
         meme_ran = engines[0].process == "TOMTOM" and engines[0].status != "skipped"
         tomtom = engines[0] if meme_ran else engines[-1]
@@ -500,7 +500,7 @@ class Rehearsal:
         elif ground_truth is None:
             skipped("SCORE", label, "no ground truth")
         else:
-            score = self.task("SCORE", label, [[meta, tomtom.outputs["tsv"][1][0], table], ground_truth, db],
+            score = self.task("SCORE", label, [[meta, tomtom.outputs["tsv"][1][0], table], ground_truth, database],
                               on_line=on_line)
             if score.ok:
                 self._publish_run_step(score)

@@ -102,5 +102,8 @@ def test_config_is_json_ready_and_bad_arguments_are_refused(small_dataset):
     assert config["ground_truth"] == {"SP1": ["MA0079"]} and config["database"] == "JASPAR2016"
     with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
         MotifMatchCallback(small_dataset.x["valid"], every=0)
+    with pytest.warns(DeprecationWarning, match="'thresh' is now called 'evalue_threshold'"):
+        former = MotifMatchCallback(small_dataset.x["valid"], thresh=0.05)  # the argument's former name
+    assert former.get_config()["evalue_threshold"] == 0.05 and config["evalue_threshold"] == 0.1
     with pytest.raises(ValueError, match=r"x must be one-hot sequences \(n, length, 4\) or \(n, 4, length\), got shape \(5, 3\)"):
         MotifMatchCallback(np.zeros((5, 3)))

@@ -30,7 +30,7 @@ def test_simulate_then_train(tmp_path, capsys):
          "--no-motif-callback", "--lr", "1e-3"], capsys)
     assert status == 0, err
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["learning_rate"] == 1e-3 and config["arch"] == "cnn-10"
+    assert config["lr"] == 1e-3 and config["arch"] == "cnn-10"
     assert config["data"] == str(staged)  # as given, not where the link points (another task's folder)
     import keras
 
@@ -58,6 +58,31 @@ def test_train_with_spec_file(tmp_path, capsys, small_dataset_file):
                           "--out", tmp_path / "run", "--epochs", 1, "--no-motif-callback"], capsys)
     assert status == 0, err
     assert json.loads((tmp_path / "run" / "config.json").read_text())["spec"]["dense_units"] == 8
+
+
+def test_former_option_names_still_work(tmp_path, capsys, samples):
+    """--motif-callback-every, --thresh and --db, the options' former names, set the options; --help shows the new."""
+    from keras_motifs.cli import build_parser
+
+    parser = build_parser()
+    train = ["train", "--data", "d.h5", "--arch", "cnn-25", "--out", "run"]
+    assert parser.parse_args(train + ["--motif-callback-every", "3"]).callback_every == 3
+    assert parser.parse_args(train + ["--callback-every", "3"]).callback_every == 3
+    assert parser.parse_args(train).callback_every == 1 and parser.parse_args(train + ["--no-motif-callback"]).callback_every == 0
+    with pytest.raises(SystemExit):
+        parser.parse_args(train + ["--motif-callback-every", "3", "--no-motif-callback"])
+    assert "argument --no-motif-callback: not allowed with argument --motif-callback-every" in capsys.readouterr().err
+    tomtom = parser.parse_args(["tomtom", "--query", "q.meme", "--out", "t.tsv", "--thresh", "0.5", "--db", "x.meme"])
+    assert (tomtom.evalue_threshold, tomtom.database) == (0.5, "x.meme")
+    out = tmp_path / "score.json"
+    status, _, err = run(["score", "--tomtom", samples / "tomtom_meme-5.5.8.tsv", "--filters", samples / "filters.meme",
+                          "--out", out, "--thresh", "1e-300", "--db", "JASPAR2016"], capsys)
+    assert status == 0, err
+    assert json.loads(out.read_text())["evalue_threshold"] == 1e-300 and json.loads(out.read_text())["match_any_frac"] == 0
+    for sub, former in (("train", "--motif-callback-every"), ("tomtom", "--thresh"), ("score", "--db")):
+        with pytest.raises(SystemExit):
+            parser.parse_args([sub, "--help"])
+        assert former not in capsys.readouterr().out
 
 
 def test_describe(capsys):

@@ -61,6 +61,8 @@ def test_ground_truth_json_scores_like_its_dataset(tmp_path, small_dataset_file)
     with pytest.raises(KerasMotifsError, match="is the dataset itself"):
         write_ground_truth(tmp_path / "d.h5", tmp_path / "." / "d.h5")
     assert write_ground_truth(tmp_path / "d.h5", tmp_path / "g2.json") == {"CEBPB": ["MA0466"]}  # still a dataset
+    with pytest.warns(DeprecationWarning, match="'out_path' is now called 'out'"):
+        assert write_ground_truth(tmp_path / "d.h5", out_path=tmp_path / "g3.json") == {"CEBPB": ["MA0466"]}
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(KerasMotifsError, match="non-empty mapping"):
         read_ground_truth(tmp_path / "empty.json")  # the library reader refuses {} unless allow_empty

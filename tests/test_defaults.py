@@ -44,7 +44,28 @@ def test_data_and_tomtom_defaults():
     assert defaults.JASPAR_RELEASE == _subcommand("simulate").get_default("jaspar_release")
     assert _subcommand("simulate").get_default("num_seqs") == defaults.NUM_SEQS
     assert inspect.signature(tomtom).parameters["thresh"].default == defaults.EVALUE_THRESHOLD
-    assert _subcommand("tomtom").get_default("thresh") == _subcommand("score").get_default("thresh") == \
+    assert _subcommand("tomtom").get_default("evalue_threshold") == _subcommand("score").get_default("evalue_threshold") == \
         defaults.EVALUE_THRESHOLD
     assert _subcommand("tomtom").get_default("engine") == _subcommand("train").get_default("engine") == \
         Sweep().engine == defaults.ENGINE
+
+
+def test_protocol_from_config_reads_a_config_json_of_any_version():
+    """config.json of the first version: learning_rate (lr's former name), no monitor, min_delta, lr_patience, lr_factor."""
+    import pytest
+
+    from keras_motifs.defaults import PROTOCOL_BEFORE_RECORDED, Protocol
+    from keras_motifs.errors import KerasMotifsError
+
+    first = {"arch": "cnn-25", "trial": 0, "seed": 0, "epochs": 100, "epochs_run": 41, "best_epoch": 20,
+             "patience": 20, "learning_rate": 1e-3, "batch_size": 100, "data": "d.h5"}
+    assert Protocol.from_config(first) == Protocol(epochs=100, patience=20, lr=1e-3, batch_size=100,
+                                                   **PROTOCOL_BEFORE_RECORDED)
+    assert Protocol.from_config({**first, "monitor": "val_auroc"}).monitor == "val_auroc"
+    assert Protocol.from_config({"arch": "cnn-25", **QUICK.as_dict()}) == QUICK  # as train_run writes it now
+    with pytest.raises(KerasMotifsError, match="config.json: learning_rate .* is 0.001 but lr is 0.01; give only lr"):
+        Protocol.from_config({**first, "lr": 1e-2})
+    with pytest.raises(KerasMotifsError, match="config.json: lr must be a number, got '3e-4'"):
+        Protocol.from_config({**first, "learning_rate": "3e-4"})
+    with pytest.raises(KerasMotifsError, match="config.json: epochs must be an integer, got None"):
+        Protocol.from_config({k: v for k, v in first.items() if k != "epochs"})

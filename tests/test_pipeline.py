@@ -364,9 +364,17 @@ def test_meme_tomtom_runs_with_the_papers_flags(parsed):
     command = " ".join(tokens)
     for flag in PAPER_TOMTOM_FLAGS:
         assert f" {flag} " in f" {command} ", flag
-    assert "-thresh ${params.thresh}" in ext_args("TOMTOM")
+    assert "-thresh ${params.thresh ?: params.evalue_threshold}" in ext_args("TOMTOM")
     assert re.search(r"> \S+\.tomtom\.tsv", command)
     assert "meme:5.5.5--pl5321hda358d9_0" in MODULES.joinpath("tomtom", "main.nf").read_text()
+
+
+def test_the_former_name_of_the_evalue_threshold_param_still_reaches_every_step():
+    """`--thresh`, the former name of `--evalue_threshold`, still sets it: given, it wins."""
+    assert config_params()["thresh"] is None and config_params()["evalue_threshold"] == 0.1
+    for process, flag in (("TOMTOM", "-thresh"), ("TOMTOM_MEMELITE", "--evalue-threshold"),
+                          ("SCORE", "--evalue-threshold")):
+        assert f"{flag} ${{params.thresh ?: params.evalue_threshold}}" in ext_args(process), process
 
 
 def test_pipeline_architectures_exist_in_the_registry():
@@ -394,7 +402,7 @@ def test_params_defaults_match_the_cli_defaults():
     assert params["seed"] == default("train", "seed") == default("simulate", "seed")
     assert params["num_seqs"] == default("simulate", "num_seqs")
     assert params["jaspar_release"] == default("simulate", "jaspar_release") == default("jaspar", "release")
-    assert params["thresh"] == default("tomtom", "thresh") == default("score", "thresh")
+    assert params["evalue_threshold"] == default("tomtom", "evalue_threshold") == default("score", "evalue_threshold")
     engines = next(a.choices for a in subcommands["tomtom"]._actions if a.dest == "engine")
     schema = json.loads(SCHEMA.read_text())
     assert set(schema["$defs"]["tomtom_options"]["properties"]["engine"]["enum"]) == set(engines)
@@ -458,7 +466,8 @@ def test_default_and_test_profile_params_validate():
     ("trials", 0), ("trials", "five"), ("trials", "0"), ("trials", "1.5"), ("epochs", 2.5), ("lr", 0), ("lr", "0"),
     ("lr", "0e5"), ("lr", "fast"), ("min_delta", "-1"), ("engine", "blast"), ("jaspar_release", "2016"),
     ("jaspar_release", "JASPAR2015"), ("archs", "cnn-2;cnn-25"), ("archs", True), ("data", "reads.fastq"),
-    ("layers", ""), ("layers", "stem//conv1"), ("thresh", -1), ("thresh", "-0.1"), ("require_gpu", "yes"),
+    ("layers", ""), ("layers", "stem//conv1"), ("evalue_threshold", -1), ("evalue_threshold", "-0.1"), ("thresh", "-0.1"),
+    ("require_gpu", "yes"),
     ("num_seqs", "9"), ("seed", "-1"),
 ])
 def test_mistyped_params_are_rejected(name, bad):
@@ -471,7 +480,7 @@ def test_mistyped_params_are_rejected(name, bad):
 #: with the strict syntax of 26.x, before main.nf types them.
 @pytest.mark.parametrize("name, good", [
     ("trials", "3"), ("trials", 3), ("lr", "1e-3"), ("lr", "0.001"), ("lr", 0.001), ("min_delta", "5E-4"),
-    ("thresh", "0.05"), ("seed", "7"), ("num_seqs", "1000"), ("require_gpu", "false"), ("require_gpu", True),
+    ("evalue_threshold", "0.05"), ("thresh", "0.05"), ("seed", "7"), ("num_seqs", "1000"), ("require_gpu", "false"), ("require_gpu", True),
     ("layers", 1), ("layers", "stem/conv1, 2"), ("jaspar_release", "JASPAR2024"),
 ])
 def test_command_line_values_of_every_supported_nextflow_validate(name, good):

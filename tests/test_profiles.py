@@ -62,6 +62,10 @@ def _extra_queries(tmp_config) -> dict[str, dict]:
         "train attempt 2 google": _query(["google", "gpu"], "TRAIN", attempt=2),
         "lr v1": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}, syntax="v1"),
         "lr v2": _query(["docker"], "TRAIN", params={"lr": "1e-3", "epochs": "3"}),
+        **{f"{name} {process} {syntax}": _query(["docker"], process, params=params, syntax=syntax)
+           for name, params in (("evalue default", {}), ("evalue", {"evalue_threshold": "0.05"}),
+                                ("evalue former", {"thresh": "0.05"}))
+           for process in ("TOMTOM", "SCORE") for syntax in ("v1", "v2")},
         "two engines": _query(["docker", "singularity"], "TRAIN"),
         "filters default": _query(["docker"], "FILTERS"),
         "filters window layers v1": _query(["docker"], "FILTERS", params={"window": "19", "layers": "1"}, syntax="v1"),
@@ -321,6 +325,15 @@ def test_cli_params_reach_ext_args_under_both_parsers(evaluated):
     for syntax in ("v1", "v2"):
         args = _settings(evaluated, f"lr {syntax}")["ext"]["args"]
         assert "--lr 1e-3 " in args and "--epochs 3 " in args, syntax
+
+
+def test_the_evalue_threshold_reaches_tomtom_and_score_under_its_name_or_its_former_one(evaluated):
+    """`--evalue_threshold 0.05`, or `--thresh 0.05` as the pipeline called it before, sets the threshold."""
+    for syntax in ("v1", "v2"):
+        for name, value in (("evalue default", "0.1"), ("evalue", "0.05"), ("evalue former", "0.05")):
+            assert _settings(evaluated, f"{name} TOMTOM {syntax}")["ext"]["args"] == f"-thresh {value}", (name, syntax)
+            assert _settings(evaluated, f"{name} SCORE {syntax}")["ext"]["args"] == f"--evalue-threshold {value}", (
+                name, syntax)
 
 
 def test_typed_cli_params_reach_ext_args_as_meant_under_both_parsers(evaluated):

@@ -103,7 +103,7 @@ def test_tomtom_runs_the_packages_meme_command(rehearsal):
     for task in _tasks(rehearsal, "TOMTOM"):
         query = next(task.workdir.glob("*.meme"), None)
         assert query is not None, f"TOMTOM ({task.label}) was not rendered: {task.reason}"
-        thresh = float(rehearsal.resolved_params["thresh"])
+        thresh = float(rehearsal.resolved_params["evalue_threshold"])
         expected = meme_tomtom_command(query.name, f"{rehearsal.resolved_params['jaspar_release']}.meme", thresh=thresh)
         assert _tomtom_command((task.workdir / ".command.sh").read_text()) == expected
 

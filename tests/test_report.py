@@ -282,6 +282,7 @@ def test_a_run_stopped_at_the_cap_while_improving_is_flagged(tmp_path):
 
     capped = make_run(tmp_path, "capped", "cnn-25", 0, [25, 4], 0.95, 0.8, {"conv1": (1.0, 0.9)})
     converged = make_run(tmp_path, "converged", "cnn-10", 0, [10, 4], 0.95, 0.8, {"conv1": (1.0, 0.9)})
+    # as config.json named the learning rate before it was written under the protocol's names
     protocol = {"learning_rate": 1e-3, "batch_size": 100, "epochs": 25, "patience": 5, "lr_patience": 0,
                 "lr_factor": 0.2}
     _training_config(capped, epochs_run=25, best_epoch=23, **protocol)  # the last improvement 1 epoch ago
@@ -528,7 +529,10 @@ def test_protocol_sentence_needs_numbers_where_numbers_belong():
     good = {"learning_rate": 1e-3, "batch_size": 100, "epochs": 60, "patience": 10, "monitor": "val_loss"}
     assert protocol_sentence([good]).startswith("Training: Adam at learning rate 0.001, batch 100, at most 60")
     assert protocol_sentence([{**good, "learning_rate": "3e-4"}]) == ""
-    assert protocol_sentence([{**good, "lr_patience": 3}]).endswith("best weights kept.")  # no lr_factor: no cut
+    assert protocol_sentence([{**good, "lr_patience": 3, "lr_factor": 0.5}]).endswith(
+        "best weights kept; learning rate \u00d70.5 after 3 such epochs.")
+    current = {("lr" if key == "learning_rate" else key): value for key, value in good.items()}
+    assert protocol_sentence([good]) == protocol_sentence([current])  # either name of the learning rate
     assert "2 different protocols" in protocol_sentence([good, {**good, "epochs": [1]}])
 
 

@@ -205,3 +205,9 @@ def test_cli_score_real_meme_sample(tmp_path, capsys, samples):
                    "--filters", str(samples / "filters.meme"), "--out", str(out)])
     assert status == 0 and capsys.readouterr().err == ""
     assert json.loads(out.read_text())["num_filters"] == 6
+
+
+def test_score_files_takes_the_former_name_of_out(tmp_path, samples):
+    with pytest.warns(DeprecationWarning, match="'out_path' is now called 'out'"):
+        score = score_files(samples / "tomtom_meme-5.5.8.tsv", samples / "filters.meme", out_path=tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text()) == score

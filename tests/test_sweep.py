@@ -262,6 +262,31 @@ def test_a_folder_recorded_before_the_protocol_settings_existed_resumes(tmp_path
         check_resumable(dataclasses.replace(sweep, monitor="val_auroc"), tmp_path / "sweep.json")
 
 
+def test_former_names_of_settings_are_read_in_configs_and_records(tmp_path):
+    """What train's option, train_run's keyword and config.json called a setting is read under its name.
+
+    sweep.json has always named them callback_every and lr; a record or config file that uses a former
+    name (copied from a config.json, or from train's options) resumes and runs as the current name.
+    """
+    from keras_motifs.sweep.settings import Sweep, check_resumable, read_record
+
+    config = tmp_path / "sweep.yaml"
+    config.write_text("motif-callback-every: 3\nlearning_rate: 0.001\n")
+    sweep = resolve_sweep("quick", config)
+    assert sweep.callback_every == 3 and sweep.lr == 1e-3
+    config.write_text("motif_every: 3\ncallback_every: 2\n")
+    with pytest.raises(KerasMotifsError, match="motif_every .the former name of callback_every. is 3 but "
+                                               "callback_every is 2; give only callback_every"):
+        resolve_sweep("quick", config)
+    record = tmp_path / "sweep.json"
+    old = {("motif_every" if k == "callback_every" else k): v for k, v in dataclasses.asdict(sweep).items()}
+    record.write_text(json.dumps(old))
+    assert Sweep(**read_record(record)) == sweep  # a worker's reading
+    check_resumable(sweep, record)
+    with pytest.raises(KerasMotifsError, match="callback_every was 3, now 1"):
+        check_resumable(dataclasses.replace(sweep, callback_every=1), record)
+
+
 @pytest.mark.parametrize("argv", [["--epochs", "inf"], ["--lr", "nan"]])
 def test_non_finite_numbers_are_refused_before_any_work(argv, tmp_path, capsys):
     from keras_motifs.cli import main

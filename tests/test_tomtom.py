@@ -178,6 +178,8 @@ def test_load_database(tmp_path, jaspar):
     assert load_database("JASPAR2016") == jaspar
     write_meme(jaspar[:5], tmp_path / "db.meme")
     assert load_database(tmp_path / "db.meme") == jaspar[:5]
+    with pytest.warns(DeprecationWarning, match="'db' is now called 'database'"):
+        assert load_database(db=tmp_path / "db.meme") == jaspar[:5]  # the argument's former name
     with pytest.raises(KerasMotifsError, match="neither a JASPAR release"):
         load_database(tmp_path / "missing.meme")
     with pytest.raises(KerasMotifsError, match="unknown JASPAR release"):

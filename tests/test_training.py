@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keras_motifs.data.reader import load_dataset
-from keras_motifs.defaults import PAPER
+from keras_motifs.defaults import PAPER, Protocol
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.models import build_model
 from keras_motifs.training import auroc, choose_steps_per_execution, compile_model, evaluate, fit, train_run
@@ -23,7 +23,7 @@ def test_train_run_writes_a_complete_folder(tmp_path, small_dataset_file):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary folder left
 
     config = json.loads((run / "config.json").read_text())
-    assert config["arch"] == "cnn-25" and config["trial"] == 3 and config["learning_rate"] == 3e-4
+    assert config["arch"] == "cnn-25" and config["trial"] == 3 and config["lr"] == 3e-4
     assert config["spec"]["conv_layers"][0]["pool_size"] == 25 and config["epochs_run"] == 2
     assert config["class_names"] == dataset.class_names and config["input_length"] == 200
 
@@ -160,3 +160,30 @@ def test_a_full_disk_while_saving_leaves_nothing_anywhere(tmp_path, capsys, monk
                    "--no-motif-callback"])
     assert status == 2 and capsys.readouterr().err == f"keras-motifs: error: {out}: no space left on device\n"
     assert list(scratch.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["TMPDIR"]
+
+
+def test_train_run_takes_the_former_name_of_callback_every(tmp_path, small_dataset_file, monkeypatch):
+    """``motif_every``, train_run's keyword before ``callback_every``, still works, with a DeprecationWarning."""
+    import keras_motifs.training as training
+
+    seen = {}
+
+    def for_dataset(dataset, **kwargs):
+        seen.update(kwargs)
+        return keras.callbacks.Callback()
+
+    monkeypatch.setattr(training.MotifMatchCallback, "for_dataset", staticmethod(for_dataset))
+    dataset = load_dataset(small_dataset_file)
+    with pytest.warns(DeprecationWarning, match="'motif_every' is now called 'callback_every'"):
+        train_run(dataset, "cnn-25", tmp_path / "run", replace(PAPER, epochs=1), verbose=0, motif_every=2)
+    assert seen["every"] == 2
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert Protocol.from_config(config) == replace(PAPER, epochs=1)  # config.json holds the protocol under its names
+    with pytest.raises(TypeError, match="got 'motif_every' and 'callback_every'; give only 'callback_every'"):
+        train_run(dataset, "cnn-25", tmp_path / "again", motif_every=2, callback_every=2)
+
+
+def test_compile_model_takes_its_former_learning_rate_keyword():
+    with pytest.warns(DeprecationWarning, match="'learning_rate' is now called 'lr'"):
+        model = compile_model(build_model("cnn-25"), learning_rate=0.01, metrics=())
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)

@@ -42,6 +42,22 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
                              "layers or classes with Keras, imported before loading it (repeatable)")
 
 
+def add_former_name(parser: argparse._ActionsContainer, former: str, action: argparse.Action) -> None:
+    """Accept ``former``, an option's earlier name, as that option (``--help`` shows the current name only).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser or its argument group
+        Where the option was added (its mutually exclusive group, for the former name to exclude the same options).
+    former : str
+        The former option string, e.g. ``--thresh``.
+    action : argparse.Action
+        The option as ``add_argument`` returned it.
+    """
+    parser.add_argument(former, dest=action.dest, type=action.type, choices=action.choices, metavar=action.metavar,
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def fraction(text: str) -> float:
     """argparse type: a number strictly between 0 and 1."""
     value = positive_float(text)

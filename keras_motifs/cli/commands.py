@@ -47,7 +47,7 @@ def train_command(args) -> None:
                         lr_factor=args.lr_factor)
     metrics = train_run(
         dataset, spec, args.out, protocol, seed=args.seed, trial=args.trial, overwrite=args.overwrite, verbose=2,
-        motif_every=args.motif_callback_every, jaspar_release=args.jaspar_release, engine=args.engine,
+        callback_every=args.callback_every, jaspar_release=args.jaspar_release, engine=args.engine,
         require_gpu=args.require_gpu,
     )
     auroc, aupr = (f"{v:.3f}" if v is not None else "n/a" for v in (metrics["mean_auroc"], metrics["mean_aupr"]))
@@ -83,7 +83,7 @@ def tomtom_command(args) -> None:
     from keras_motifs.motifs.tomtom_table import write_tomtom_tsv
 
     query = read_meme(args.query, allow_empty=args.allow_empty)
-    table = tomtom(query, load_database(args.db), engine=args.engine, thresh=args.thresh,
+    table = tomtom(query, load_database(args.database), engine=args.engine, thresh=args.evalue_threshold,
                    min_overlap=args.min_overlap, dist=args.dist)
     write_tomtom_tsv(table, args.out)
     print(f"wrote {args.out}: {len(table)} hits for {table['Query_ID'].nunique()} query motifs")
@@ -94,7 +94,7 @@ def score_command(args) -> None:
     from keras_motifs.motifs.scoring import score_files
 
     score = score_files(args.tomtom, args.filters, args.out, ground_truth=resolve_ground_truth(args.ground_truth),
-                        evalue_threshold=args.thresh, database=args.db)
+                        evalue_threshold=args.evalue_threshold, database=args.database)
     text = f"wrote {args.out}: {score['match_any_frac']:.3f} of {score['num_filters']} filters match the database"
     if score["match_gt_frac"] is not None:
         text += f", {score['match_gt_frac']:.3f} a ground-truth motif"

@@ -7,6 +7,7 @@ import argparse
 from keras_motifs import __version__, defaults
 from keras_motifs.cli import commands
 from keras_motifs.cli.arguments import (
+    add_former_name,
     add_import_option,
     fraction,
     fractions,
@@ -59,9 +60,10 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--trial", type=non_negative_int, default=0, help="trial number to record (default 0)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--motif-callback-every", type=positive_int, default=1,
-                       help="score first-layer filters against JASPAR every N epochs (default 1)")
-    group.add_argument("--no-motif-callback", dest="motif_callback_every", action="store_const", const=0,
+    every = group.add_argument("--callback-every", type=positive_int, default=1, metavar="N",
+                               help="score first-layer filters against JASPAR every N epochs (default 1)")
+    add_former_name(group, "--motif-callback-every", every)
+    group.add_argument("--no-motif-callback", dest="callback_every", action="store_const", const=0,
                        help="do not score filters during training")
     p.add_argument("--jaspar-release", default=defaults.JASPAR_RELEASE, help="JASPAR release (default JASPAR2016)")
     p.add_argument("--engine", choices=list(defaults.ENGINES), default=defaults.ENGINE,
@@ -107,17 +109,27 @@ def _add_filters(sub) -> None:
     p.set_defaults(handler=commands.filters_command, uses_keras=True)
 
 
+def _add_database(p: argparse.ArgumentParser, description: str) -> None:
+    """``--database`` (formerly ``--db``) of ``tomtom`` and ``score``."""
+    add_former_name(p, "--db", p.add_argument("--database", default=defaults.JASPAR_RELEASE, help=description))
+
+
+def _add_evalue_threshold(p: argparse.ArgumentParser) -> None:
+    """``--evalue-threshold`` (formerly ``--thresh``) of ``tomtom`` and ``score``."""
+    add_former_name(p, "--thresh", p.add_argument(
+        "--evalue-threshold", type=positive_float, default=defaults.EVALUE_THRESHOLD, metavar="E",
+        help=f"E-value threshold of a match (default {defaults.EVALUE_THRESHOLD})"))
+
+
 def _add_tomtom(sub) -> None:
     """``keras-motifs tomtom``."""
     p = sub.add_parser("tomtom", help="compare motifs with a database by Tomtom")
     p.add_argument("--query", required=True, help="query motifs (MEME format)")
     p.add_argument("--out", required=True, help="output tsv (Tomtom's columns)")
-    p.add_argument("--db", default=defaults.JASPAR_RELEASE,
-                   help="JASPAR release name or a MEME file (default JASPAR2016)")
+    _add_database(p, "JASPAR release name or a MEME file (default JASPAR2016)")
     p.add_argument("--engine", choices=list(defaults.ENGINES), default=defaults.ENGINE,
                    help=f"Tomtom engine (default {defaults.ENGINE})")
-    p.add_argument("--thresh", type=positive_float, default=defaults.EVALUE_THRESHOLD,
-                   help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
+    _add_evalue_threshold(p)
     p.add_argument("--min-overlap", type=positive_int, default=1, help="minimum overlap, meme engine only (default 1)")
     p.add_argument("--dist", default="ed", help="column distance, meme engine only; memelite: ed (default ed)")
     p.add_argument("--allow-empty", action="store_true",
@@ -136,9 +148,8 @@ def _add_score(sub) -> None:
     p.add_argument("--ground-truth", default="synthetic",
                    help="'synthetic' (the paper's 12 TFs), a dataset .h5, or a JSON TF -> JASPAR IDs "
                         "(e.g. from ground-truth) (default synthetic)")
-    p.add_argument("--db", default=defaults.JASPAR_RELEASE, help="JASPAR release or MEME file naming the targets")
-    p.add_argument("--thresh", type=positive_float, default=defaults.EVALUE_THRESHOLD,
-                   help=f"E-value threshold (default {defaults.EVALUE_THRESHOLD})")
+    _add_database(p, "JASPAR release or MEME file naming the targets (default JASPAR2016)")
+    _add_evalue_threshold(p)
     p.set_defaults(handler=commands.score_command)
 
 

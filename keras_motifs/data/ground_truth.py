@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from keras_motifs._renamed import renamed_keywords
 from keras_motifs.data.reader import read_class_motif_ids
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import write_json
@@ -47,7 +48,8 @@ def resolve_ground_truth(ground_truth: str | os.PathLike | None) -> dict[str, li
     return read_ground_truth(path, allow_empty=True) or None
 
 
-def write_ground_truth(dataset: str | os.PathLike, out_path: str | os.PathLike) -> dict[str, list[str]]:
+@renamed_keywords(out_path="out")
+def write_ground_truth(dataset: str | os.PathLike, out: str | os.PathLike) -> dict[str, list[str]]:
     """Write a dataset's class -> JASPAR IDs mapping as JSON (``keras-motifs ground-truth``).
 
     Scoring against the JSON gives what scoring against the dataset gives, without
@@ -57,8 +59,9 @@ def write_ground_truth(dataset: str | os.PathLike, out_path: str | os.PathLike) 
     ----------
     dataset : str or PathLike
         Dataset HDF5 file (its ``class_motif_ids`` attribute).
-    out_path : str or PathLike
-        Output JSON, written atomically; ``{}`` when no class has motif IDs.
+    out : str or PathLike
+        Output JSON, written atomically; ``{}`` when no class has motif IDs. Its former name
+        ``out_path`` still works, with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -68,7 +71,7 @@ def write_ground_truth(dataset: str | os.PathLike, out_path: str | os.PathLike) 
     if Path(dataset).suffix.lower() not in (".h5", ".hdf5"):
         raise KerasMotifsError(f"{dataset}: expected a dataset .h5 file")
     mapping = resolve_ground_truth(dataset) or {}
-    if Path(out_path).resolve() == Path(dataset).resolve():
-        raise KerasMotifsError(f"{out_path}: is the dataset itself; give another output file")
-    write_json(out_path, mapping)
+    if Path(out).resolve() == Path(dataset).resolve():
+        raise KerasMotifsError(f"{out}: is the dataset itself; give another output file")
+    write_json(out, mapping)
     return mapping

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_motifs._renamed import renamed_keywords
 from keras_motifs.defaults import JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.motifs.meme import read_meme
@@ -199,25 +200,27 @@ def class_motif_ids_for(
     return result
 
 
-def load_database(db: str | os.PathLike) -> list[Motif]:
+@renamed_keywords(db="database")
+def load_database(database: str | os.PathLike) -> list[Motif]:
     """Target motifs for Tomtom: a JASPAR release or a MEME file.
 
     Parameters
     ----------
-    db : str or PathLike
+    database : str or PathLike
         A JASPAR release name that pyjaspar ships (``"JASPAR2016"``: CORE
-        vertebrates, offline) or the path of a MEME motif file.
+        vertebrates, offline) or the path of a MEME motif file. Its former name ``db``
+        still works, with a ``DeprecationWarning``.
 
     Returns
     -------
     list of Motif
     """
-    if not isinstance(db, (str, os.PathLike)):
-        raise KerasMotifsError(f"database must be a JASPAR release name or a MEME file path, got {db!r}")
-    path = Path(db)
+    if not isinstance(database, (str, os.PathLike)):
+        raise KerasMotifsError(f"database must be a JASPAR release name or a MEME file path, got {database!r}")
+    path = Path(database)
     if path.exists():
         return read_meme(path)
-    if isinstance(db, str) and db.upper().startswith("JASPAR") and os.sep not in db:
-        return load_jaspar(db)
+    if isinstance(database, str) and database.upper().startswith("JASPAR") and os.sep not in database:
+        return load_jaspar(database)
     raise KerasMotifsError(
-        f"database {str(db)!r}: neither a JASPAR release (e.g. JASPAR2016) nor an existing MEME file")
+        f"database {str(database)!r}: neither a JASPAR release (e.g. JASPAR2016) nor an existing MEME file")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from keras_motifs._renamed import renamed_keywords
 from keras_motifs.defaults import EVALUE_THRESHOLD, JASPAR_RELEASE
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import read_json, write_json
@@ -207,10 +208,11 @@ def score_tomtom(
     }
 
 
+@renamed_keywords(out_path="out")
 def score_files(
     tomtom_path: str | os.PathLike,
     filters_path: str | os.PathLike,
-    out_path: str | os.PathLike,
+    out: str | os.PathLike,
     ground_truth: Mapping[str, Sequence[str]] | None = PAPER_GROUND_TRUTH_IDS,
     evalue_threshold: float = EVALUE_THRESHOLD,
     database: str | os.PathLike = JASPAR_RELEASE,
@@ -225,8 +227,9 @@ def score_files(
         The layer's ``<layer>.filters.tsv`` (every filter, also those that never
         activated) or, failing that, its MEME file (the Tomtom queries); gives
         the filter IDs and, by its name, the layer name.
-    out_path : str or PathLike
-        Output JSON, written atomically.
+    out : str or PathLike
+        Output JSON, written atomically. Its former name ``out_path`` still works, with a
+        ``DeprecationWarning``.
     ground_truth : mapping of str to list of str, optional
         TF name -> JASPAR IDs, as :func:`keras_motifs.data.ground_truth.resolve_ground_truth`
         turns the command line's ``--ground-truth`` into one; None: no ground truth. Default
@@ -252,7 +255,7 @@ def score_files(
         evalue_threshold=evalue_threshold,
         layer=layer_of(filters_path),
     )
-    write_json(out_path, score)
+    write_json(out, score)
     return score
 
 

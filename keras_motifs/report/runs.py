@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from keras_motifs.defaults import Protocol
 from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import read_json
 from keras_motifs.io.runfolder import RunFolder
@@ -225,24 +226,26 @@ def _missing_step_flags(runs: Sequence[RunResult]) -> dict[Path, list[str]]:
 
 
 def protocol_sentence(configs: Sequence[dict]) -> str:
-    """How the runs were trained, in one sentence (from their ``config.json``)."""
-    keys = ("learning_rate", "batch_size", "epochs", "patience", "monitor", "min_delta", "lr_patience", "lr_factor")
-    protocols = {repr([config.get(k) for k in keys]): [config.get(k) for k in keys] for config in configs}
+    """How the runs were trained, in one sentence (from their ``config.json``, :meth:`Protocol.from_config`)."""
+    protocols = set()
+    for config in configs:
+        try:
+            protocols.add(Protocol.from_config(config))
+        except KerasMotifsError:
+            protocols.add(None)  # a config.json written by hand or by another tool
     if len(protocols) != 1:
         return f"The runs were trained with {len(protocols)} different protocols (see each config.json)."
-    lr, batch, epochs, patience, monitor, min_delta, lr_patience, lr_factor = protocols.popitem()[1]
-    numbers = (lr, batch, epochs, patience, min_delta or 0, lr_patience or 0, lr_factor or 0)
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not isinstance(
-            monitor, (str, type(None))):
-        return ""  # a config.json written by hand or by another tool: no sentence rather than a wrong one
-    watched = {None: "a lower validation loss", "val_loss": "a lower validation loss",
-               "val_auroc": "a higher validation AUROC", "val_aupr": "a higher validation AUPR"}.get(monitor, monitor)
-    if min_delta:
-        watched += f" (by more than {min_delta:g})"
-    text = (f"Training: Adam at learning rate {lr:g}, batch {batch}, at most {epochs} epochs, stopped after "
-            f"{patience} epochs without {watched}, best weights kept")
-    if lr_patience and lr_factor:
-        text += f"; learning rate \u00d7{lr_factor:g} after {lr_patience} such epochs"
+    protocol = protocols.pop()
+    if protocol is None:
+        return ""  # no sentence rather than a wrong one
+    watched = {"val_loss": "a lower validation loss", "val_auroc": "a higher validation AUROC",
+               "val_aupr": "a higher validation AUPR"}.get(protocol.monitor, protocol.monitor)
+    if protocol.min_delta:
+        watched += f" (by more than {protocol.min_delta:g})"
+    text = (f"Training: Adam at learning rate {protocol.lr:g}, batch {protocol.batch_size}, at most "
+            f"{protocol.epochs} epochs, stopped after {protocol.patience} epochs without {watched}, best weights kept")
+    if protocol.lr_patience:
+        text += f"; learning rate \u00d7{protocol.lr_factor:g} after {protocol.lr_patience} such epochs"
     return text + "."
 
 

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from keras_motifs._renamed import renamed_keys
 from keras_motifs.defaults import (
     ENGINE,
     ENGINES,
@@ -20,6 +21,8 @@ from keras_motifs.defaults import (
     MONITORS,
     NUM_SEQS,
     PAPER,
+    PROTOCOL_BEFORE_RECORDED,
+    PROTOCOL_FORMER_NAMES,
     QUICK,
     RELEASED_WINDOW,
     Protocol,
@@ -30,6 +33,9 @@ from keras_motifs.models import ARCHITECTURES, POOLING_SWEEP, get_spec
 
 #: The settings of a sweep that make its training protocol (:class:`keras_motifs.defaults.Protocol`).
 PROTOCOL_FIELDS = tuple(f.name for f in dataclasses.fields(Protocol))
+#: Former names of sweep settings, still read in YAML configs and ``sweep.json``: what ``train``'s
+#: option (``--motif-callback-every``), ``train_run``'s keyword and ``config.json`` called them.
+FORMER_NAMES = {"motif_callback_every": "callback_every", "motif_every": "callback_every", **PROTOCOL_FORMER_NAMES}
 
 
 @dataclass
@@ -144,7 +150,7 @@ def read_config(path: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise KerasMotifsError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    return {str(key).replace("-", "_"): value for key, value in data.items()}
+    return renamed_keys({str(key).replace("-", "_"): value for key, value in data.items()}, FORMER_NAMES, str(path))
 
 
 def check_sweep(sweep: Sweep, where: str) -> None:
@@ -182,15 +188,14 @@ def check_sweep(sweep: Sweep, where: str) -> None:
 FIXED_ON_RESUME = (*PROTOCOL_FIELDS, "num_seqs", "length", "data", "engine", "jaspar_release", "seed", "method",
                    "callback_every", "window")
 #: What a folder recorded before a setting existed was trained with.
-_BEFORE_RECORDED = {"monitor": "val_loss", "min_delta": 0.0, "lr_patience": 0, "lr_factor": PAPER.lr_factor,
-                    "window": None}
+_BEFORE_RECORDED = {**PROTOCOL_BEFORE_RECORDED, "window": None}
 
 
 def check_resumable(sweep: Sweep, record: Path) -> None:
     """Refuse to resume a folder whose finished steps were made with other settings."""
     if not record.exists():
         return
-    previous = {**_BEFORE_RECORDED, **read_json(record, what="sweep record")}
+    previous = {**_BEFORE_RECORDED, **read_record(record)}
     fixed = [key for key in FIXED_ON_RESUME if not (key == "lr_factor" and sweep.lr_patience == 0)]  # unused then
     changed = [f"{key} was {previous.get(key)!r}, now {getattr(sweep, key)!r}"
                for key in fixed if previous.get(key) != getattr(sweep, key)]
@@ -199,3 +204,8 @@ def check_resumable(sweep: Sweep, record: Path) -> None:
             f"{record.parent}: holds a run with other settings ({'; '.join(changed)}); "
             "use another output folder, or the same settings to resume"
         )
+
+
+def read_record(record: Path) -> dict:
+    """A folder's ``sweep.json``, any setting under a former name (:data:`FORMER_NAMES`) read under its name."""
+    return renamed_keys(read_json(record, what="sweep record"), FORMER_NAMES, str(record))

@@ -114,7 +114,7 @@ def _train(sweep: Sweep, data_path: Path, spec: ArchitectureSpec, trial: int, ru
     from keras_motifs.training import train_run
 
     train_run(load_dataset(data_path), spec, run.path, sweep.protocol, seed=sweep.seed + trial, trial=trial,
-              overwrite=True, verbose=0, motif_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
+              overwrite=True, verbose=0, callback_every=sweep.callback_every, jaspar_release=sweep.jaspar_release,
               engine=sweep.engine)
 
 

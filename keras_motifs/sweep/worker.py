@@ -15,9 +15,9 @@ from pathlib import Path
 from keras_motifs._runtime import ending_on_signals, import_keras_quietly
 from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.experiment import ExperimentFolder
-from keras_motifs.io.files import discard_temporaries, read_json
+from keras_motifs.io.files import discard_temporaries
 from keras_motifs.sweep.pool import EVENT
-from keras_motifs.sweep.settings import Sweep
+from keras_motifs.sweep.settings import Sweep, read_record
 from keras_motifs.sweep.steps import plan, run_step
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     with ending_on_signals(discard_temporaries):
         import_keras_quietly()
         try:
-            sweep = Sweep(**read_json(ExperimentFolder(out_dir).record, what="sweep record"))
+            sweep = Sweep(**read_record(ExperimentFolder(out_dir).record))
             steps, _ = plan(sweep, out_dir)
             events = _Events()
             for step in steps:

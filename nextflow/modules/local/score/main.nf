@@ -7,7 +7,7 @@ process SCORE {
     input:
     tuple val(meta), path(tomtom), path(filters)
     path(ground_truth)
-    path(db)
+    path(database)
 
     output:
     tuple val(meta), path("runs")                                                                 , emit: run
@@ -25,7 +25,7 @@ process SCORE {
         --tomtom ${tomtom} \\
         --filters ${filters} \\
         --ground-truth ${ground_truth} \\
-        --db ${db} \\
+        --database ${database} \\
         --out runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.score.json \\
         ${args}
 

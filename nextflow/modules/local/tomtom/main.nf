@@ -13,7 +13,7 @@ process TOMTOM {
 
     input:
     tuple val(meta), path(query)
-    path(db)
+    path(database)
 
     output:
     tuple val(meta), path("runs")                                                                  , emit: run
@@ -37,7 +37,7 @@ process TOMTOM {
             -evalue \\
             ${args} \\
             ${query} \\
-            ${db} \\
+            ${database} \\
             > runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv
     else
         # No filter of this layer activated on the test set, so FILTERS wrote no motif, and tomtom

@@ -5,7 +5,7 @@ process TOMTOM_MEMELITE {
 
     input:
     tuple val(meta), path(query)
-    path(db)
+    path(database)
 
     output:
     tuple val(meta), path("runs")                                                                  , emit: run
@@ -23,7 +23,7 @@ process TOMTOM_MEMELITE {
         --engine memelite \\
         --allow-empty \\
         --query ${query} \\
-        --db ${db} \\
+        --database ${database} \\
         --out runs/${meta.arch}/trial${meta.trial}/motifs/${meta.layer}.tomtom.tsv \\
         ${args}
 
