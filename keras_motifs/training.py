@@ -257,7 +257,9 @@ def fit(
     -------
     keras.callbacks.History
         With ``best_epoch``: the epoch whose weights early stopping kept (0-based), as
-        ``keras.callbacks.EarlyStopping`` counted it.
+        ``keras.callbacks.EarlyStopping`` counted it, and ``steps_per_execution``: the
+        steps per call it trained with. The model is left compiled with one step per
+        call (Adam's state kept), so that it predicts, and is saved, as before.
     """
     check_integer(protocol.epochs, "epochs")
     check_integer(protocol.batch_size, "batch_size")
@@ -269,8 +271,9 @@ def fit(
     watching = protocol_callbacks(protocol)
     keras.utils.set_random_seed(seed)
     steps = -(-len(dataset.x["train"]) // protocol.batch_size)
-    compile_model(model, protocol.lr, metrics=monitored_metrics(protocol.monitor),
-                  steps_per_execution=choose_steps_per_execution(protocol.batch_size, steps))
+    metrics = monitored_metrics(protocol.monitor)
+    steps_per_execution = choose_steps_per_execution(protocol.batch_size, steps)
+    compile_model(model, protocol.lr, metrics=metrics, steps_per_execution=steps_per_execution)
     history = model.fit(
         dataset.x["train"],
         dataset.y["train"],
@@ -280,8 +283,12 @@ def fit(
         callbacks=[*watching, *callbacks],
         verbose=verbose,
     )
+    # The trained model predicts (test metrics, saved model) one step per call, as before: several
+    # steps per call round some predictions differently in the last float32 bit. Adam keeps its state.
+    model.compile(optimizer=model.optimizer, loss=model.loss, metrics=[TRAINING_METRICS[name]() for name in metrics])
     early_stopping = watching[0]
     history.best_epoch = early_stopping.best_epoch  # the model's weights are this epoch's
+    history.steps_per_execution = steps_per_execution
     return history
 
 
@@ -421,7 +428,7 @@ def train_run(
                 **protocol.as_dict(),  # under the protocol's names: earlier versions wrote lr as learning_rate
                 "epochs_run": len(watched),
                 "best_epoch": history.best_epoch,
-                "steps_per_execution": model.steps_per_execution,
+                "steps_per_execution": history.steps_per_execution,
                 # as given: a resolved link would record another pipeline task's work folder
                 "data": str(dataset.path) if dataset.path else None,
                 "data_source": dataset.source,

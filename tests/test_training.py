@@ -93,7 +93,9 @@ def test_several_steps_per_call_train_the_same_model(small_dataset):
     keras.utils.set_random_seed(3)
     model = build_model("cnn-25")
     history = fit(model, small_dataset, protocol, seed=3, verbose=0)
-    assert model.steps_per_execution == choose_steps_per_execution(10, -(-len(small_dataset.x["train"]) // 10)) > 1
+    assert history.steps_per_execution == choose_steps_per_execution(10, -(-len(small_dataset.x["train"]) // 10)) > 1
+    assert model.steps_per_execution == 1  # predictions (test metrics, the saved model) one step per call
+    assert model.optimizer.iterations.numpy() == 2 * -(-len(small_dataset.x["train"]) // 10)  # Adam's state kept
     keras.utils.set_random_seed(3)
     one_step = compile_model(build_model("cnn-25"), protocol.lr, metrics=())
     keras.utils.set_random_seed(3)
