@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from keras_motifs import __version__
+from keras_motifs.io.experiment import RUNS_TABLE, TABLE, TABLE_MARKDOWN
 from keras_motifs.io.files import atomic_file
 from keras_motifs.report.tables import display_table
 
@@ -119,8 +120,8 @@ def write_html(path: Path, title: str, table: pd.DataFrame, caption: str, notes:
         "makes first-layer filters learn whole motifs.</p>",
         "<h2>Table 1</h2>",
         _html_table(shown, deeper),
-        f'<p class="caption">{html.escape(caption)} Files: <a href="table.tsv">table.tsv</a>, '
-        '<a href="table.md">table.md</a>, <a href="runs.tsv">runs.tsv</a>.</p>',
+        f'<p class="caption">{html.escape(caption)} Files: <a href="{TABLE}">{TABLE}</a>, '
+        f'<a href="{TABLE_MARKDOWN}">{TABLE_MARKDOWN}</a>, <a href="{RUNS_TABLE}">{RUNS_TABLE}</a>.</p>',
         *(f'<p class="flag">{html.escape(note)}</p>' for note in notes),
         "<h2>Motif matches against first max-pool size</h2>",
         *_figure_parts(figures),

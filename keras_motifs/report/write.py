@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from keras_motifs.errors import KerasMotifsError
+from keras_motifs.io.experiment import FIGURES, REPORT, RUNS_TABLE, TABLE, TABLE_MARKDOWN
 from keras_motifs.io.files import atomic_directory, atomic_file
 from keras_motifs.report.figures import (
     DPI,
@@ -132,7 +133,7 @@ def _write_report_files(runs: list[RunResult], out_dir: Path, arch_order: Sequen
 
     figures: dict[str, str | None] = {}
     logos: list[dict] = []
-    with atomic_directory(out_dir / "figures", overwrite=True) as tmp:
+    with atomic_directory(out_dir / FIGURES, overwrite=True) as tmp:
         figures["match_vs_pool"] = ("figures/match_vs_pool.png" if match_vs_pool(
             per_run, archs, colours, families, tmp / "match_vs_pool.png") else None)
         auroc_vs_pool(per_run, archs, colours, families, tmp / "auroc_vs_pool.png")
@@ -159,16 +160,16 @@ def _write_report_files(runs: list[RunResult], out_dir: Path, arch_order: Sequen
                               "first": layer.name == primary[run.arch],
                               "src": f"figures/logos/{name}"})
         # The previous report's figures are still in place: its logos drawn from the same inputs are copied.
-        draw_grids(grids, DPI, previous=out_dir / "figures" / "logos")
+        draw_grids(grids, DPI, previous=out_dir / FIGURES / "logos")
 
-    with atomic_file(out_dir / "table.tsv") as tmp:
+    with atomic_file(out_dir / TABLE) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="")
-    with atomic_file(out_dir / "runs.tsv") as tmp:
+    with atomic_file(out_dir / RUNS_TABLE) as tmp:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g", na_rep="")
     caption = table_caption(frame, protocol_sentence([run.config for run in runs]))
     notes = flag_notes(frame) + missing_run_notes(runs, expected_runs)
-    with atomic_file(out_dir / "table.md") as tmp:
+    with atomic_file(out_dir / TABLE_MARKDOWN) as tmp:
         tmp.write_text(markdown(display_table(table), caption, notes), encoding="utf-8")
-    report = out_dir / "report.html"
+    report = out_dir / REPORT
     write_html(report, title, table, caption, notes, runs_display(frame, out_dir), figures, logos, len(runs))
     return report
