@@ -8,11 +8,12 @@ options from it without loading Keras.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
 from keras_motifs._renamed import renamed_keys
-from keras_motifs.errors import KerasMotifsError
+from keras_motifs.errors import KerasMotifsError, check_integer
 
 #: JASPAR release of the database and of the synthetic motifs (the paper's).
 JASPAR_RELEASE = "JASPAR2016"
@@ -24,6 +25,9 @@ EVALUE_THRESHOLD = 0.1
 ENGINES = ("memelite", "meme")
 #: Tomtom engine run in-process.
 ENGINE = "memelite"
+#: Filter-to-motif extraction methods and the fraction of a filter's largest activation a window
+#: must reach: the released code's (0.5, windows weighted by activation) and the paper text's (0.7).
+EXTRACTION_METHODS = {"code": 0.5, "paper": 0.7}
 #: Values early stopping can watch, and whether higher is better.
 MONITORS = {"val_loss": "min", "val_auroc": "max", "val_aupr": "max"}
 #: Input positions aligned per filter by the final released code (``activation_pwm(...,
@@ -68,6 +72,26 @@ class Protocol:
     lr_patience: int = 0
     lr_factor: float = 0.2
 
+    def check(self, where: str = "") -> Protocol:
+        """Refuse a protocol that training would fail on or misread; return it.
+
+        The one check of a protocol: :func:`keras_motifs.training.fit` and
+        :func:`~keras_motifs.training.protocol_callbacks` run it, and so does a sweep's
+        settings check (with ``where``, the sweep file, before its messages).
+        """
+        prefix = f"{where}: " if where else ""
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("lr_patience", 0)):
+            check_integer(getattr(self, name), f"{prefix}{name}", minimum=minimum)
+        if not _is_number(self.lr) or not 0 < self.lr < math.inf:
+            raise KerasMotifsError(f"{prefix}lr must be a positive number, got {self.lr!r}")
+        if self.monitor not in MONITORS:
+            raise KerasMotifsError(f"{prefix}monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+        if not _is_number(self.min_delta) or not 0 <= self.min_delta < math.inf:
+            raise KerasMotifsError(f"{prefix}min_delta must be a number >= 0, got {self.min_delta!r}")
+        if not _is_number(self.lr_factor) or not 0 < self.lr_factor < 1:
+            raise KerasMotifsError(f"{prefix}lr_factor must be between 0 and 1, got {self.lr_factor!r}")
+        return self
+
     def as_dict(self) -> dict:
         """The fields by name, as the sweep settings and ``config.json`` spell them."""
         return asdict(self)
@@ -102,6 +126,11 @@ class Protocol:
                 raise KerasMotifsError(f"config.json: {field.name} must be {what}, got {value!r}")
             protocol[field.name] = value
         return cls(**protocol)
+
+
+def _is_number(value) -> bool:
+    """A real number, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 #: What runs were trained with before their ``config.json`` (or a sweep's ``sweep.json``) recorded

@@ -30,6 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_motifs.defaults import EXTRACTION_METHODS
 from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import atomic_file
 from keras_motifs.io.runfolder import LAYER_SUFFIXES, layer_file
@@ -39,7 +40,6 @@ from keras_motifs.probe.inputs import SequenceInputs
 from keras_motifs.probe.layer import LayerProbe, probe_layer, readable_conv_layers
 from keras_motifs.probe.window import Window
 
-METHODS = {"code": 0.5, "paper": 0.7}
 #: Activations of the first pass are kept for the second while smaller than this.
 ACTIVATION_CACHE_BYTES = 256 * 2**20
 
@@ -184,9 +184,9 @@ def read_filters(
     A caller that extracts repeatedly (the callback) probes the layer once and
     calls this each time.
     """
-    if method not in METHODS:
+    if method not in EXTRACTION_METHODS:
         raise KerasMotifsError(f"unknown extraction method {method!r}; choose 'code' or 'paper'")
-    threshold = METHODS[method] if threshold is None else threshold
+    threshold = EXTRACTION_METHODS[method] if threshold is None else threshold
     if not 0 < threshold <= 1:
         raise KerasMotifsError(f"threshold must be a fraction in (0, 1], got {threshold}")
     aligned = probe.window if window is None else fixed_window(probe.window, window, inputs.length)

@@ -22,7 +22,7 @@ from keras_motifs._renamed import renamed_keywords
 from keras_motifs.callbacks import MotifMatchCallback
 from keras_motifs.data.dataset import Dataset
 from keras_motifs.defaults import ENGINE, JASPAR_RELEASE, MONITORS, PAPER, Protocol
-from keras_motifs.errors import KerasMotifsError, check_integer
+from keras_motifs.errors import KerasMotifsError
 from keras_motifs.io.files import atomic_directory, atomic_file, scratch_directory, temporaries_in, write_json
 from keras_motifs.io.runfolder import RunFolder
 from keras_motifs.models import ArchitectureSpec, build_model, get_spec
@@ -202,16 +202,9 @@ def protocol_callbacks(protocol: Protocol = PAPER) -> list[keras.callbacks.Callb
     list of keras.callbacks.Callback
         ``EarlyStopping``, then ``ReduceLROnPlateau`` when ``lr_patience`` > 0.
     """
+    protocol.check()
     patience, monitor, min_delta = protocol.patience, protocol.monitor, protocol.min_delta
     lr_patience, lr_factor = protocol.lr_patience, protocol.lr_factor
-    check_integer(patience, "patience", minimum=0)
-    check_integer(lr_patience, "lr_patience", minimum=0)
-    if not 0 < lr_factor < 1:
-        raise KerasMotifsError(f"lr_factor must be between 0 and 1, got {lr_factor!r}")
-    if monitor not in MONITORS:
-        raise KerasMotifsError(f"monitor must be one of {', '.join(MONITORS)}, got {monitor!r}")
-    if not min_delta >= 0:
-        raise KerasMotifsError(f"min_delta must be >= 0, got {min_delta!r}")
     mode = MONITORS[monitor]
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, min_delta=min_delta, patience=patience,
                                                restore_best_weights=True)]
@@ -261,10 +254,7 @@ def fit(
         steps per call it trained with. The model is left compiled with one step per
         call (Adam's state kept), so that it predicts, and is saved, as before.
     """
-    check_integer(protocol.epochs, "epochs")
-    check_integer(protocol.batch_size, "batch_size")
-    if not protocol.lr > 0:
-        raise KerasMotifsError(f"learning rate must be positive, got {protocol.lr!r}")
+    protocol.check()
     check_compatible(model, dataset)
     if len(dataset.x["valid"]) == 0:
         raise KerasMotifsError(f"{dataset.path or 'dataset'}: the validation split is empty")

@@ -2,11 +2,15 @@
 
 import dataclasses
 import inspect
+import re
+
+import pytest
 
 from keras_motifs import defaults
 from keras_motifs.cli import build_parser
 from keras_motifs.defaults import PAPER, QUICK
-from keras_motifs.sweep.settings import PROFILES, Sweep, resolve_sweep
+from keras_motifs.errors import KerasMotifsError
+from keras_motifs.sweep.settings import PROFILES, Sweep, check_sweep, resolve_sweep
 
 PROTOCOL_FIELDS = [f.name for f in dataclasses.fields(PAPER)]
 
@@ -69,3 +73,23 @@ def test_protocol_from_config_reads_a_config_json_of_any_version():
         Protocol.from_config({**first, "learning_rate": "3e-4"})
     with pytest.raises(KerasMotifsError, match="config.json: epochs must be an integer, got None"):
         Protocol.from_config({k: v for k, v in first.items() if k != "epochs"})
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+    ({"batch_size": True}, "batch_size must be a positive integer, got True"),
+    ({"patience": -1}, "patience must be an integer >= 0, got -1"),
+    ({"lr": 0.0}, "lr must be a positive number, got 0.0"),
+    ({"lr": float("inf")}, "lr must be a positive number, got inf"),
+    ({"monitor": "auroc"}, "monitor must be one of val_loss, val_auroc, val_aupr, got 'auroc'"),
+    ({"min_delta": float("nan")}, "min_delta must be a number >= 0, got nan"),
+    ({"lr_factor": 1.5}, "lr_factor must be between 0 and 1, got 1.5"),
+])
+def test_one_protocol_check_for_training_callbacks_and_sweeps(change, message):
+    """fit, protocol_callbacks and a sweep's check refuse a protocol in the same words (a sweep names its file)."""
+    protocol = dataclasses.replace(PAPER, **change)
+    with pytest.raises(KerasMotifsError, match=f"^{re.escape(message)}$"):
+        protocol.check()
+    sweep = dataclasses.replace(resolve_sweep("quick"), **change)
+    with pytest.raises(KerasMotifsError, match=f"^{re.escape('my.yaml: ' + message)}$"):
+        check_sweep(sweep, "my.yaml")

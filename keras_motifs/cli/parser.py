@@ -99,7 +99,7 @@ def _add_filters(sub) -> None:
                    help="layer path (stem/conv1), unique name, index, or 'all' "
                         "(repeatable; default: the first convolution)")
     p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
-    p.add_argument("--method", choices=["code", "paper"], default="code",
+    p.add_argument("--method", choices=list(defaults.EXTRACTION_METHODS), default="code",
                    help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
                         "per sequence (default code)")
     p.add_argument("--window", type=positive_int,

@@ -7,7 +7,6 @@ the settings its finished steps were made with (:func:`check_resumable`).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,9 @@ from keras_motifs._renamed import renamed_keys
 from keras_motifs.defaults import (
     ENGINE,
     ENGINES,
+    EXTRACTION_METHODS,
     JASPAR_RELEASE,
     LENGTH,
-    MONITORS,
     NUM_SEQS,
     PAPER,
     PROTOCOL_BEFORE_RECORDED,
@@ -159,22 +158,14 @@ def check_sweep(sweep: Sweep, where: str) -> None:
         raise KerasMotifsError(f"{where}: no architectures given")
     for name in sweep.archs:
         get_spec(name)  # unknown names fail here, listing the known ones
-    for name in ("trials", "epochs", "batch_size", "num_seqs", "length"):
+    sweep.protocol.check(where)
+    for name in ("trials", "num_seqs", "length"):
         check_integer(getattr(sweep, name), f"{where}: {name}")
-    for name in ("patience", "callback_every", "lr_patience", "seed"):
+    for name in ("callback_every", "seed"):
         check_integer(getattr(sweep, name), f"{where}: {name}", minimum=0)
-    if not isinstance(sweep.lr, (int, float)) or not 0 < sweep.lr < math.inf:
-        raise KerasMotifsError(f"{where}: lr must be a positive number, got {sweep.lr!r}")
-    if sweep.monitor not in MONITORS:
-        raise KerasMotifsError(f"{where}: monitor must be one of {', '.join(MONITORS)}, got {sweep.monitor!r}")
-    if isinstance(sweep.min_delta, bool) or not isinstance(sweep.min_delta, (int, float)) or not (
-            0 <= sweep.min_delta < math.inf):
-        raise KerasMotifsError(f"{where}: min_delta must be a number >= 0, got {sweep.min_delta!r}")
-    if not isinstance(sweep.lr_factor, (int, float)) or not 0 < sweep.lr_factor < 1:
-        raise KerasMotifsError(f"{where}: lr_factor must be between 0 and 1, got {sweep.lr_factor!r}")
     if sweep.engine not in ENGINES:
         raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
-    if sweep.method not in ("code", "paper"):
+    if sweep.method not in EXTRACTION_METHODS:
         raise KerasMotifsError(f"{where}: method must be 'code' or 'paper', got {sweep.method!r}")
     if not isinstance(sweep.jaspar_release, str):
         raise KerasMotifsError(f"{where}: jaspar_release must be a release name, got {sweep.jaspar_release!r}")
