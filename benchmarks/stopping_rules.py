@@ -156,7 +156,9 @@ def compare(root: Path, seeds: list[int], patiences: list[int], reference: int) 
         changed = epochs.merge(epochs_ref, on=["arch", "seed"], suffixes=("", "_ref"))
         changed = changed[changed["best_epoch"] != changed["best_epoch_ref"]]
         print(f"\npatience {patience}: {int(epochs['epochs_run'].sum())} epochs "
-              f"({epochs['epochs_run'].sum() / epochs_ref['epochs_run'].sum():.3f} of the reference's); "
+              f"({epochs['epochs_run'].sum() / epochs_ref['epochs_run'].sum():.3f} of the reference's; "
+              f"{epochs['seconds'].sum() / epochs_ref['seconds'].sum():.3f} of its training time, each run's epochs "
+              "at its measured seconds per epoch); "
               f"{len(changed)} of {len(epochs)} runs end with another model:")
         for row in changed.itertuples():
             print(f"  seed {row.seed} {row.arch}: best epoch {row.best_epoch} (stopped after {row.epochs_run}) "
@@ -184,7 +186,8 @@ def _epochs(root: Path, patience: int, seeds: list[int]) -> pd.DataFrame:
         for config in sorted((root / f"patience{patience}" / f"seed{seed}").glob("runs/*/trial0/config.json")):
             values = json.loads(config.read_text())
             rows.append({"arch": values["arch"], "seed": seed, "epochs_run": values["epochs_run"],
-                         "best_epoch": values["best_epoch"]})
+                         "best_epoch": values["best_epoch"],
+                         "seconds": values["epochs_run"] * values["seconds_per_epoch"]})
     return pd.DataFrame(rows)
 
 
