@@ -17,7 +17,7 @@ from keras_motifs.filters import read_filters
 from keras_motifs.motifs.jaspar import load_database
 from keras_motifs.motifs.meme import write_meme
 from keras_motifs.motifs.scoring import score_tomtom
-from keras_motifs.motifs.tomtom import tomtom
+from keras_motifs.motifs.tomtom import find_meme_tomtom, tomtom
 from keras_motifs.probe.inputs import SequenceInputs
 from keras_motifs.probe.layer import probe_layer
 
@@ -156,6 +156,8 @@ class MotifMatchCallback(keras.callbacks.Callback):
         if self._targets is None:
             self._targets = load_database(self.database)
         try:
+            if self.engine == "meme":
+                find_meme_tomtom()  # before the first epoch, not after it
             self._inputs = SequenceInputs(self.model, self.x, self.sequence_input)
             self._probe = probe_layer(self.model, self.layer, self._inputs)
         except KerasMotifsError as err:

@@ -107,3 +107,17 @@ def test_config_is_json_ready_and_bad_arguments_are_refused(small_dataset):
     assert former.get_config()["evalue_threshold"] == 0.05 and config["evalue_threshold"] == 0.1
     with pytest.raises(ValueError, match=r"x must be one-hot sequences \(n, length, 4\) or \(n, 4, length\), got shape \(5, 3\)"):
         MotifMatchCallback(np.zeros((5, 3)))
+
+
+def test_a_missing_meme_suite_fails_before_the_first_epoch(tmp_path, monkeypatch, small_dataset):
+    """engine='meme' without MEME's tomtom on PATH: refused at the start of training, not after an epoch."""
+    from keras_motifs.errors import KerasMotifsError
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    model = compile_model(build_model("cnn-25"))
+    epochs = []
+    counter = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    callback = MotifMatchCallback(small_dataset.x["valid"][:50], engine="meme")
+    with pytest.raises(KerasMotifsError, match="MotifMatchCallback: engine 'meme': MEME suite executable 'tomtom' not found"):
+        model.fit(small_dataset.x["train"], small_dataset.y["train"], epochs=2, callbacks=[callback, counter], verbose=0)
+    assert epochs == []
