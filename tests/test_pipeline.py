@@ -465,7 +465,8 @@ def test_default_and_test_profile_params_validate():
 @pytest.mark.parametrize("name, bad", [
     ("trials", 0), ("trials", "five"), ("trials", "0"), ("trials", "1.5"), ("epochs", 2.5), ("lr", 0), ("lr", "0"),
     ("lr", "0e5"), ("lr", "fast"), ("min_delta", "-1"), ("engine", "blast"), ("jaspar_release", "2016"),
-    ("jaspar_release", "JASPAR2015"), ("archs", "cnn-2;cnn-25"), ("archs", True), ("data", "reads.fastq"),
+    ("jaspar_release", "JASPAR2015"), ("archs", "cnn-2;cnn-25"), ("archs", True), ("archs", "cnn-2,cnn-52"),
+    ("archs", "CNN-25"), ("data", "reads.fastq"),
     ("layers", ""), ("layers", "stem//conv1"), ("evalue_threshold", -1), ("evalue_threshold", "-0.1"), ("thresh", "-0.1"),
     ("require_gpu", "yes"),
     ("num_seqs", "9"), ("seed", "-1"),
@@ -481,11 +482,21 @@ def test_mistyped_params_are_rejected(name, bad):
 @pytest.mark.parametrize("name, good", [
     ("trials", "3"), ("trials", 3), ("lr", "1e-3"), ("lr", "0.001"), ("lr", 0.001), ("min_delta", "5E-4"),
     ("evalue_threshold", "0.05"), ("thresh", "0.05"), ("seed", "7"), ("num_seqs", "1000"), ("require_gpu", "false"), ("require_gpu", True),
-    ("layers", 1), ("layers", "stem/conv1, 2"), ("jaspar_release", "JASPAR2024"),
+    ("layers", 1), ("layers", "stem/conv1, 2"), ("jaspar_release", "JASPAR2024"), ("archs", " cnn-2 , cnn-50-2-samesize"),
+    ("archs", ""),
 ])
 def test_command_line_values_of_every_supported_nextflow_validate(name, good):
     params = {**_resolved(config_params()), name: good}
     assert [e.message for e in _validator().iter_errors(params)] == []
+
+
+def test_archs_are_names_of_the_registry():
+    """A misspelt architecture is refused before any task (it would otherwise train nothing, and exit 0)."""
+    from keras_motifs.models import ARCHITECTURES
+
+    names = "|".join(re.escape(name) for name in sorted(ARCHITECTURES))
+    expected = rf"^\s*(({names})\s*(,\s*({names})\s*)*)?$"
+    assert _schema_properties(json.loads(SCHEMA.read_text()))["archs"]["pattern"] == expected
 
 
 def test_jaspar_releases_are_those_pyjaspar_ships():
