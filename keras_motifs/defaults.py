@@ -17,6 +17,8 @@ from keras_motifs.errors import KerasMotifsError, check_integer
 
 #: JASPAR release of the database and of the synthetic motifs (the paper's).
 JASPAR_RELEASE = "JASPAR2016"
+#: A dataset's splits, in their order.
+SPLITS = ("train", "valid", "test")
 #: Size of the synthetic dataset (the paper's).
 NUM_SEQS, LENGTH = 25000, 200
 #: Tomtom E-value threshold of a match (the paper's ``-evalue -thresh 0.1``).

@@ -98,7 +98,7 @@ def _add_filters(sub) -> None:
     p.add_argument("--layer", action="append",
                    help="layer path (stem/conv1), unique name, index, or 'all' "
                         "(repeatable; default: the first convolution)")
-    p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
+    p.add_argument("--split", choices=list(defaults.SPLITS), default="test", help="sequences (default test)")
     p.add_argument("--method", choices=list(defaults.EXTRACTION_METHODS), default="code",
                    help="'code': released code's 0.5 x max, activation-weighted; 'paper': 0.7 x max, one window "
                         "per sequence (default code)")
@@ -169,7 +169,7 @@ def _add_importance(sub) -> None:
     p.add_argument("--data", required=True, help="dataset HDF5 file with the labels")
     p.add_argument("--out", required=True, help="output TSV, one row per filter")
     p.add_argument("--layer", help="layer path, unique name or index (default: the first convolution)")
-    p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="sequences (default test)")
+    p.add_argument("--split", choices=list(defaults.SPLITS), default="test", help="sequences (default test)")
     p.add_argument("--ablation", choices=["mean", "zero"], default="mean",
                    help="replace a filter's activations by their mean over the data, or by zero (default mean)")
     add_import_option(p)

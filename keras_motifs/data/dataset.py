@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from keras_motifs.defaults import JASPAR_RELEASE
+from keras_motifs.defaults import SPLITS as SPLITS  # a dataset's splits, named where the command line can read them
 from keras_motifs.errors import KerasMotifsError
 
-SPLITS = ("train", "valid", "test")
 GROUND_TRUTH_FIELDS = ("sequence", "matrix", "strand", "start", "class_index")
 
 
