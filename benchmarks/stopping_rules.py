@@ -174,7 +174,7 @@ def compare(root: Path, seeds: list[int], patiences: list[int], reference: int) 
                 passed[1] += bound_op(theirs, bound)
                 better_or_equal = operator.ge if bound_op is operator.ge else operator.le
                 if not better_or_equal(mine, theirs):
-                    worse.append(f"seed {seed} {arch} {layer} {column}: {mine:.3f} against {theirs:.3f}")
+                    worse.append(f"seed {seed} {arch} {layer} {column}: {mine:.4f} against {theirs:.4f}")
         print(f"  bars met: {passed[0]} (reference {passed[1]}); figures worse than the reference's: {len(worse)}")
         for line in worse:
             print(f"    {line}")
