@@ -43,6 +43,8 @@ BARS = (
        ("cnn-1-1-100", "conv2", "match_gt_frac", operator.le, 0.1)]
 )
 SYMBOLS = {operator.ge: ">=", operator.le: "<="}
+#: The figures printed per layer and seed, by their column in the runs table.
+FIGURES = {"mean_auroc": "AUROC", "match_any_frac": "match any", "match_gt_frac": "ground truth"}
 
 
 def main() -> None:
@@ -73,10 +75,9 @@ def main() -> None:
           f"x{sweep.lr_factor:g} after {sweep.lr_patience} epochs without improvement (0: never)\n")
 
     runs = pd.concat(frames, ignore_index=True)
-    columns = {"mean_auroc": "AUROC", "match_any_frac": "match any", "match_gt_frac": "ground truth"}
     for (arch, layer), part in runs.groupby(["arch", "layer"], sort=False):
         by_seed = part.set_index("seed")
-        for column, label in columns.items():
+        for column, label in FIGURES.items():
             values = [by_seed[column].get(seed, np.nan) for seed in seeds]
             cells = " ".join(f"{v:5.3f}" for v in values)
             spread = f"{np.nanstd(values, ddof=1):.3f}" if np.count_nonzero(~np.isnan(values)) > 1 else "-"

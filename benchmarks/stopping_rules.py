@@ -14,9 +14,10 @@ compare, score and report it, so ``paper_effect.py --out OUT/patience<P> --confi
 patience<P>.yaml`` prints its figures per seed.
 
 Prints, per rule: epochs trained over all runs (and against the profile's), per run the
-best and last epoch, and each of ``paper_effect.py``'s bars per seed, with whether every
-figure is at least as good as the profile's own on the same seed (AUROC and the large-pool
-ground truth not lower; the small-pool ground truth not higher).
+best and last epoch, how many of ``paper_effect.py``'s bars it meets, and every figure
+``paper_effect.py`` prints (AUROC, match any, ground truth; per layer and seed) that is worse
+than the profile's own on the same seed: AUROC lower, or a match fraction on the wrong side
+of it (lower for a layer whose bar asks for whole motifs, higher for a small pool's first layer).
 Run: ``python benchmarks/stopping_rules.py --out DIR [--seeds 1,2,3,4,5] [--patience 5,10,15]``
 (resumable: finished seeds and steps are kept).
 """
@@ -33,7 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-from paper_effect import BARS
+from paper_effect import BARS, FIGURES
 
 from keras_motifs.data.reader import load_dataset
 from keras_motifs.io.experiment import ExperimentFolder
@@ -163,21 +164,43 @@ def compare(root: Path, seeds: list[int], patiences: list[int], reference: int) 
         for row in changed.itertuples():
             print(f"  seed {row.seed} {row.arch}: best epoch {row.best_epoch} (stopped after {row.epochs_run}) "
                   f"instead of {row.best_epoch_ref} (after {row.epochs_run_ref})")
-        table, worse, passed = tables[patience], [], [0, 0]
+        table, passed = tables[patience], [0, 0]
         for arch, layer, column, bound_op, bound in BARS:
             for seed in seeds:
-                mine = _value(table, arch, layer, seed, column)
-                theirs = _value(ref, arch, layer, seed, column)
-                if np.isnan(mine) or np.isnan(theirs):
-                    continue
-                passed[0] += bound_op(mine, bound)
-                passed[1] += bound_op(theirs, bound)
-                better_or_equal = operator.ge if bound_op is operator.ge else operator.le
-                if not better_or_equal(mine, theirs):
-                    worse.append(f"seed {seed} {arch} {layer} {column}: {mine:.4f} against {theirs:.4f}")
-        print(f"  bars met: {passed[0]} (reference {passed[1]}); figures worse than the reference's: {len(worse)}")
+                mine, theirs = (_value(t, arch, layer, seed, column) for t in (table, ref))
+                if not (np.isnan(mine) or np.isnan(theirs)):
+                    passed[0] += bound_op(mine, bound)
+                    passed[1] += bound_op(theirs, bound)
+        compared, worse = _worse_figures(table, ref, seeds)
+        print(f"  bars met: {passed[0]} (reference {passed[1]}); of {compared} figures, worse than the "
+              f"reference's: {len(worse)}")
         for line in worse:
             print(f"    {line}")
+
+
+def _worse_figures(table: pd.DataFrame, ref: pd.DataFrame, seeds: list[int]) -> tuple[int, list[str]]:
+    """Every figure ``paper_effect.py`` prints (AUROC, match any, ground truth per layer and seed) that is worse.
+
+    AUROC is better higher; a layer's match fractions are better in the direction of its
+    ground-truth bar (higher for a layer that should learn whole motifs, lower for a small
+    pool's first layer). Returns how many figures were compared and a line per worse one.
+    """
+    direction = {(arch, layer): operator.ge if op is operator.ge else operator.le
+                 for arch, layer, column, op, _ in BARS if column == "match_gt_frac"}
+    compared, worse = 0, []
+    for (arch, layer), _ in ref.groupby(["arch", "layer"]):
+        for column in FIGURES:
+            better_or_equal = operator.ge if column == "mean_auroc" else direction.get((arch, layer))
+            if better_or_equal is None:
+                continue
+            for seed in seeds:
+                mine, theirs = (_value(t, arch, layer, seed, column) for t in (table, ref))
+                if np.isnan(mine) or np.isnan(theirs):
+                    continue
+                compared += 1
+                if not better_or_equal(mine, theirs):
+                    worse.append(f"seed {seed} {arch} {layer} {column}: {mine:.4f} against {theirs:.4f}")
+    return compared, worse
 
 
 def _epochs(root: Path, patience: int, seeds: list[int]) -> pd.DataFrame:
