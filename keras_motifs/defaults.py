@@ -152,5 +152,8 @@ PAPER = Protocol(epochs=100, patience=20, lr=3e-4)
 #: the batch decides how many of a large-pool model's 30 filters learn a motif at all (at
 #: batch 100, 5 and 7 of cnn-100's 30 filters matched no ground-truth motif on 2 of 5
 #: seeds; batch 25 pushed cnn-4 back towards whole motifs). Best epochs were
-#: 38-97 at this rate, so the cap of 200 is room, not a limit.
+#: 38-97 at this rate, so the cap of 200 is room, not a limit. A shorter patience was
+#: measured on the same seeds (``benchmarks/stopping_rules.py``) and not taken: 15 trains
+#: 6.5% fewer epochs but ends seed 1's cnn-100 16 epochs earlier with one filter fewer
+#: matching any JASPAR motif; 10 and 5 lose more.
 QUICK = Protocol(epochs=200, patience=20, lr=3e-4, batch_size=50)
