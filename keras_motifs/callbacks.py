@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from keras_motifs._renamed import renamed_keywords
-from keras_motifs.defaults import ENGINE, EVALUE_THRESHOLD, EXTRACTION_METHODS, JASPAR_RELEASE
+from keras_motifs.defaults import ENGINE, EVALUE_THRESHOLD, EXTRACTION_METHODS, JASPAR_RELEASE, one_of
 from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.filters import read_filters
 from keras_motifs.motifs.jaspar import load_database
@@ -94,7 +94,7 @@ class MotifMatchCallback(keras.callbacks.Callback):
         super().__init__()
         check_integer(every, "MotifMatchCallback: every", error=ValueError)
         if method not in EXTRACTION_METHODS:
-            raise ValueError(f"MotifMatchCallback: method must be 'code' or 'paper', got {method!r}")
+            raise ValueError(f"MotifMatchCallback: method must be {one_of(EXTRACTION_METHODS)}, got {method!r}")
         if not isinstance(x, (dict, list, tuple)):
             x = np.asarray(x, dtype=np.float32)
             if x.ndim != 3 or 4 not in x.shape[1:] or len(x) == 0:

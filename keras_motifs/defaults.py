@@ -130,6 +130,11 @@ class Protocol:
         return cls(**protocol)
 
 
+def one_of(choices) -> str:
+    """The choices as an error message lists them: ``'code' or 'paper'``."""
+    return " or ".join(repr(choice) for choice in choices)
+
+
 def _is_number(value) -> bool:
     """A real number, not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -154,6 +159,6 @@ PAPER = Protocol(epochs=100, patience=20, lr=3e-4)
 #: seeds; batch 25 pushed cnn-4 back towards whole motifs). Best epochs were
 #: 38-97 at this rate, so the cap of 200 is room, not a limit. A shorter patience was
 #: measured on the same seeds (``benchmarks/stopping_rules.py``) and not taken: 15 trains
-#: 6.5% fewer epochs but ends seed 1's cnn-100 16 epochs earlier with one filter fewer
-#: matching any JASPAR motif; 10 and 5 lose more.
+#: 6.5% fewer epochs but keeps seed 1's cnn-100 at epoch 81 instead of 97, with one filter
+#: fewer matching any JASPAR motif; 10 and 5 lose more.
 QUICK = Protocol(epochs=200, patience=20, lr=3e-4, batch_size=50)

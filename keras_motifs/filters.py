@@ -30,7 +30,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_motifs.defaults import EXTRACTION_METHODS
+from keras_motifs.defaults import EXTRACTION_METHODS, one_of
 from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import atomic_file
 from keras_motifs.io.runfolder import LAYER_SUFFIXES, layer_file
@@ -185,7 +185,7 @@ def read_filters(
     calls this each time.
     """
     if method not in EXTRACTION_METHODS:
-        raise KerasMotifsError(f"unknown extraction method {method!r}; choose 'code' or 'paper'")
+        raise KerasMotifsError(f"unknown extraction method {method!r}; choose {one_of(EXTRACTION_METHODS)}")
     threshold = EXTRACTION_METHODS[method] if threshold is None else threshold
     if not 0 < threshold <= 1:
         raise KerasMotifsError(f"threshold must be a fraction in (0, 1], got {threshold}")

@@ -25,6 +25,7 @@ from keras_motifs.defaults import (
     QUICK,
     RELEASED_WINDOW,
     Protocol,
+    one_of,
 )
 from keras_motifs.errors import KerasMotifsError, check_integer
 from keras_motifs.io.files import read_json
@@ -164,9 +165,9 @@ def check_sweep(sweep: Sweep, where: str) -> None:
     for name in ("callback_every", "seed"):
         check_integer(getattr(sweep, name), f"{where}: {name}", minimum=0)
     if sweep.engine not in ENGINES:
-        raise KerasMotifsError(f"{where}: engine must be 'memelite' or 'meme', got {sweep.engine!r}")
+        raise KerasMotifsError(f"{where}: engine must be {one_of(ENGINES)}, got {sweep.engine!r}")
     if sweep.method not in EXTRACTION_METHODS:
-        raise KerasMotifsError(f"{where}: method must be 'code' or 'paper', got {sweep.method!r}")
+        raise KerasMotifsError(f"{where}: method must be {one_of(EXTRACTION_METHODS)}, got {sweep.method!r}")
     if not isinstance(sweep.jaspar_release, str):
         raise KerasMotifsError(f"{where}: jaspar_release must be a release name, got {sweep.jaspar_release!r}")
     if sweep.data is not None and not isinstance(sweep.data, str):
